@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// Engine is a forward engine, testpmd's struct fwd_engine: what a stream
+// does with each burst. The CLI's list of modes and their help come from
+// Engines.
+type Engine struct {
+	Name string
+	Help string
+	// RxMode is where the stream's packets come from: the RX queue, or
+	// fresh mbufs for generators.
+	RxMode pmd.RxMode
+	// Begin prepares a stream before forwarding starts; may be nil.
+	Begin func(*Stream) error
+	// End runs after the stream's lcore stopped; may be nil.
+	End func(*Stream)
+	// Fwd handles one burst. It must give every packet a fate (Send or
+	// Drop), allocate nothing, and make no cgo call.
+	Fwd func(s *Stream, pkts []*pmd.Mbuf)
+}
+
+// Engines is the table of forward engines, in the order `set fwd` lists
+// them.
+var Engines = []*Engine{&IOEngine, &MACEngine, &MACSwapEngine, &RxOnlyEngine, &TxOnlyEngine}
+
+// EngineByName finds an engine, or says which exist.
+func EngineByName(name string) (*Engine, error) {
+	for _, e := range Engines {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown forwarding mode %q: available are %s", name, EngineNames())
+}
+
+// EngineNames lists the engines, space separated.
+func EngineNames() string {
+	n := make([]string, len(Engines))
+	for i, e := range Engines {
+		n[i] = e.Name
+	}
+	return strings.Join(n, " ")
+}
+
+// ethHeaderLen is the length of an untagged Ethernet header.
+const ethHeaderLen = 14
+
+// IOEngine forwards packets untouched.
+var IOEngine = Engine{
+	Name: "io",
+	Help: "forward packets as received, untouched",
+	Fwd:  func(s *Stream, pkts []*pmd.Mbuf) { s.io.SendBurst(pkts) },
+}
+
+// MACEngine rewrites the Ethernet source to the TX port's MAC and the
+// destination to the TX port's peer.
+var MACEngine = Engine{
+	Name: "mac",
+	Help: "set the source MAC to the TX port's and the destination to its peer",
+	Fwd:  macFwd,
+}
+
+func macFwd(s *Stream, pkts []*pmd.Mbuf) {
+	peer, own := s.PeerMAC, s.TxMAC
+	for _, m := range pkts {
+		d := m.Data()
+		if len(d) < ethHeaderLen {
+			s.dropRunt(m)
+			continue
+		}
+		*(*[6]byte)(d[0:6]) = peer
+		*(*[6]byte)(d[6:12]) = own
+		s.io.Send(m)
+	}
+}
+
+// MACSwapEngine swaps the Ethernet source and destination.
+var MACSwapEngine = Engine{
+	Name: "macswap",
+	Help: "swap the Ethernet source and destination addresses",
+	Fwd:  macSwapFwd,
+}
+
+func macSwapFwd(s *Stream, pkts []*pmd.Mbuf) {
+	for _, m := range pkts {
+		d := m.Data()
+		if len(d) < ethHeaderLen {
+			s.dropRunt(m)
+			continue
+		}
+		dst := *(*[6]byte)(d[0:6])
+		*(*[6]byte)(d[0:6]) = *(*[6]byte)(d[6:12])
+		*(*[6]byte)(d[6:12]) = dst
+		s.io.Send(m)
+	}
+}
+
+// RxOnlyEngine receives and frees.
+var RxOnlyEngine = Engine{
+	Name: "rxonly",
+	Help: "receive packets and free them",
+	Fwd: func(s *Stream, pkts []*pmd.Mbuf) {
+		s.io.DropBurst(pkts)
+		s.Count(FreedRxOnly, uint64(len(pkts)))
+	},
+}
+
+func (s *Stream) dropRunt(m *pmd.Mbuf) {
+	s.io.Drop(m)
+	s.Count(DropRuntFrame, 1)
+}

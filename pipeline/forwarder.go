@@ -1,0 +1,105 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// Forwarder runs one engine over streams placed on worker lcores.
+// Start and Stop are for the control plane; the lcores touch only their
+// own streams.
+type Forwarder struct {
+	eal      *pmd.EAL
+	engine   *Engine
+	lcores   []*Lcore
+	busyPoll bool
+	running  bool
+}
+
+// NewForwarder prepares a forwarder; lcores carry their streams.
+func NewForwarder(eal *pmd.EAL, e *Engine, lcores []*Lcore, busyPoll bool) *Forwarder {
+	return &Forwarder{eal: eal, engine: e, lcores: lcores, busyPoll: busyPoll}
+}
+
+// Engine is the forwarder's engine.
+func (f *Forwarder) Engine() *Engine { return f.engine }
+
+// Lcores are the forwarding lcores and their streams.
+func (f *Forwarder) Lcores() []*Lcore { return f.lcores }
+
+// Streams lists every stream, lcore by lcore.
+func (f *Forwarder) Streams() []*Stream {
+	var ss []*Stream
+	for _, l := range f.lcores {
+		ss = append(ss, l.Streams...)
+	}
+	return ss
+}
+
+// Running reports whether the lcores are forwarding.
+func (f *Forwarder) Running() bool { return f.running }
+
+// Start zeroes the stream counters, runs the engine's Begin on every
+// stream and launches the lcores.
+func (f *Forwarder) Start() error {
+	if f.running {
+		return errors.New("forwarding already started")
+	}
+	for _, s := range f.Streams() {
+		s.ResetStats()
+		if f.engine.Begin != nil {
+			if err := f.engine.Begin(s); err != nil {
+				return fmt.Errorf("%s engine, stream %s: %w", f.engine.Name, s, err)
+			}
+		}
+	}
+	fwd, busy := f.engine.Fwd, f.busyPoll
+	for i, l := range f.lcores {
+		l.stop.Store(false)
+		if err := f.eal.Launch(l.ID, func(uint) error { return l.run(fwd, busy) }); err != nil {
+			for _, started := range f.lcores[:i] {
+				started.stop.Store(true)
+				_ = f.eal.Wait(started.ID)
+			}
+			return err
+		}
+	}
+	f.running = true
+	return nil
+}
+
+// Stop tells the lcores to stop, waits for them (each flushes its
+// streams), and runs the engine's End.
+func (f *Forwarder) Stop() error {
+	if !f.running {
+		return nil
+	}
+	for _, l := range f.lcores {
+		l.stop.Store(true)
+	}
+	var errs []error
+	for _, l := range f.lcores {
+		if err := f.eal.Wait(l.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if f.engine.End != nil {
+		for _, s := range f.Streams() {
+			f.engine.End(s)
+		}
+	}
+	f.running = false
+	return errors.Join(errs...)
+}
+
+// Close stops forwarding and frees the streams.
+func (f *Forwarder) Close() error {
+	err := f.Stop()
+	for _, s := range f.Streams() {
+		s.Close()
+	}
+	f.lcores = nil
+	return err
+}

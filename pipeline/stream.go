@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// Stream is a forwarding stream: packets from one RX port/queue go to one
+// TX port/queue. It wraps the pmd stream (burst arrays and I/O counters in
+// C memory) with what the engines need to know about the ports.
+type Stream struct {
+	ID      int
+	RxPort  uint16
+	RxQueue uint16
+	TxPort  uint16
+	TxQueue uint16
+	// PeerMAC is the destination MAC the mac and txonly engines write
+	// (testpmd's --eth-peer for the TX port).
+	PeerMAC [6]byte
+	// TxMAC is the TX port's own MAC, the source the mac and txonly
+	// engines write.
+	TxMAC [6]byte
+
+	io  *pmd.Stream
+	cnt *pmd.Counters
+	tx  txonlyState
+}
+
+// StreamSpec is what NewStream needs.
+type StreamSpec struct {
+	RxPort, RxQueue, TxPort, TxQueue uint16
+	PeerMAC, TxMAC                   net.HardwareAddr
+	Burst                            uint16
+	TxRetry, TxRetryDelayUs          uint32
+	Socket                           int
+}
+
+// NewStream allocates a stream for engine e. The engine decides where the
+// stream's packets come from (txonly allocates them).
+func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool) (*Stream, error) {
+	cfg := pmd.StreamConfig{
+		RxPort: spec.RxPort, RxQueue: spec.RxQueue, TxPort: spec.TxPort, TxQueue: spec.TxQueue,
+		Burst: spec.Burst, RxMode: e.RxMode, TxRetry: spec.TxRetry, TxRetryDelayUs: spec.TxRetryDelayUs,
+		Socket: spec.Socket,
+	}
+	if e.RxMode == pmd.RxAlloc {
+		cfg.AllocPool = pool
+	}
+	io, err := pmd.NewStream(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("stream %d (port %d/%d -> %d/%d): %w", id, spec.RxPort, spec.RxQueue, spec.TxPort, spec.TxQueue, err)
+	}
+	s := &Stream{
+		ID: id, RxPort: spec.RxPort, RxQueue: spec.RxQueue, TxPort: spec.TxPort, TxQueue: spec.TxQueue,
+		io: io, cnt: pmd.NewCounters(int(numCounters), spec.Socket),
+	}
+	copy(s.PeerMAC[:], spec.PeerMAC)
+	copy(s.TxMAC[:], spec.TxMAC)
+	return s, nil
+}
+
+// Close frees the stream, flushing what it still holds.
+func (s *Stream) Close() {
+	s.io.Close()
+	s.cnt.Free()
+}
+
+// IO is the underlying pmd stream.
+func (s *Stream) IO() *pmd.Stream { return s.io }
+
+// Count adds n to counter c. Owner lcore only.
+func (s *Stream) Count(c Counter, n uint64) { s.cnt.Add(int(c), n) }
+
+// Counter reads counter c from any goroutine.
+func (s *Stream) Counter(c Counter) uint64 { return s.cnt.Load(int(c)) }
+
+// Stats is a snapshot of everything a stream counts.
+type Stats struct {
+	pmd.StreamCounters
+	Counters [numCounters]uint64
+}
+
+// Stats reads the stream's counters.
+func (s *Stream) Stats() Stats {
+	st := Stats{StreamCounters: s.io.Counters()}
+	for i := range st.Counters {
+		st.Counters[i] = s.cnt.Load(i)
+	}
+	return st
+}
+
+// Dropped is the total of the stream's drop-reason counters plus TX
+// leftovers.
+func (st Stats) Dropped() uint64 {
+	n := st.TxDropped
+	for i, v := range st.Counters {
+		if Counter(i).IsDrop() {
+			n += v
+		}
+	}
+	return n
+}
+
+// ResetStats zeroes the stream's counters; only while it is not running.
+func (s *Stream) ResetStats() {
+	s.io.ResetCounters()
+	s.cnt.Reset()
+}
+
+func (s *Stream) String() string {
+	return fmt.Sprintf("RX P=%d/Q=%d -> TX P=%d/Q=%d", s.RxPort, s.RxQueue, s.TxPort, s.TxQueue)
+}

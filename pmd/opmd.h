@@ -1,0 +1,300 @@
+/*
+ * opmd.h: the C half of package pmd.
+ *
+ * Everything Go cannot call directly lives here: DPDK's static-inline fast
+ * path (rx/tx burst, bulk alloc), rte_errno (a thread-local), the layout
+ * constants Go needs to read mbufs without a cgo call, and the one call per
+ * burst that a forwarding stream makes (opmd_stream_poll).
+ *
+ * Nothing here allocates Go memory or calls back into Go except the lcore
+ * trampoline, which is the entry point of a worker lcore.
+ */
+#ifndef OPMD_H
+#define OPMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_config.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_eth_ring.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_version.h>
+
+/* Largest RX burst a stream takes (testpmd's MAX_PKT_BURST). */
+#define OPMD_BURST_MAX 512
+/* Capacity of a stream's TX and free arrays: a burst may grow on its way
+ * (segmentation turns one packet into many), so TX holds several bursts. */
+#define OPMD_TX_MAX 4096
+
+/* How a stream fills its RX array. */
+enum opmd_rx_mode {
+	OPMD_RX_ETHDEV = 0, /* rte_eth_rx_burst from rx_port/rx_queue */
+	OPMD_RX_ALLOC = 1,  /* rte_pktmbuf_alloc_bulk from alloc_pool (txonly) */
+	OPMD_RX_NONE = 2,   /* receive nothing (flush only) */
+};
+
+/*
+ * A forwarding stream: RX port/queue to TX port/queue, with its burst
+ * arrays in C memory so Go can pass them to DPDK without cgocheck scanning
+ * them. One lcore owns a stream; every counter has that lcore as its only
+ * writer, and the control plane reads them with 64-bit atomic loads.
+ */
+struct opmd_stream {
+	/* Configuration, written before the owning lcore starts. */
+	uint16_t rx_port;
+	uint16_t rx_queue;
+	uint16_t tx_port;
+	uint16_t tx_queue;
+	uint16_t burst;      /* RX burst size, 1..OPMD_BURST_MAX */
+	uint16_t rx_mode;    /* enum opmd_rx_mode */
+	uint32_t tx_retry;   /* extra tx_burst rounds when one makes no progress */
+	uint32_t tx_retry_us; /* delay before each retry round */
+	uint32_t pad0;
+	struct rte_mempool *alloc_pool; /* OPMD_RX_ALLOC only */
+
+	/* Exchanged with Go at each poll. */
+	uint16_t nb_rx;   /* out: packets now in rx[] */
+	uint16_t nb_tx;   /* in: packets in tx[] to send first */
+	uint16_t nb_free; /* in: packets in free[] to free first */
+	uint16_t pad1;
+	uint32_t pad2;
+
+	/* Counters; one writer (the owning lcore). */
+	uint64_t rx_packets;  /* received by rte_eth_rx_burst */
+	uint64_t tx_packets;  /* accepted by rte_eth_tx_burst */
+	uint64_t tx_dropped;  /* TX leftovers freed (testpmd's fwd_dropped) */
+	uint64_t rx_nombuf;   /* OPMD_RX_ALLOC: bulk allocations that failed */
+	uint64_t polls;       /* calls to opmd_stream_poll */
+	uint64_t idle_polls;  /* polls that received nothing */
+	uint64_t tx_retries;  /* retry rounds taken */
+
+	struct rte_mbuf *rx[OPMD_BURST_MAX];
+	struct rte_mbuf *tx[OPMD_TX_MAX];
+	struct rte_mbuf *free[OPMD_TX_MAX];
+} __rte_cache_aligned;
+
+/* Frees free[], sends tx[] (freeing and counting leftovers), then receives
+ * per rx_mode. Returns nb_rx. The only cgo call a stream makes per burst. */
+uint16_t opmd_stream_poll(struct opmd_stream *s);
+
+/* Allocates a zeroed stream on socket; NULL and rte_errno on failure. */
+struct opmd_stream *opmd_stream_new(int socket);
+
+/* Byte offsets of struct rte_mbuf fields, checked by package pmd at compile
+ * time against its Go view of the same layout. */
+enum {
+	OPMD_MBUF_SIZE = sizeof(struct rte_mbuf),
+	OPMD_MBUF_OFF_BUF_ADDR = offsetof(struct rte_mbuf, buf_addr),
+	OPMD_MBUF_OFF_BUF_IOVA = offsetof(struct rte_mbuf, buf_iova),
+	OPMD_MBUF_OFF_DATA_OFF = offsetof(struct rte_mbuf, data_off),
+	OPMD_MBUF_OFF_REFCNT = offsetof(struct rte_mbuf, refcnt),
+	OPMD_MBUF_OFF_NB_SEGS = offsetof(struct rte_mbuf, nb_segs),
+	OPMD_MBUF_OFF_PORT = offsetof(struct rte_mbuf, port),
+	OPMD_MBUF_OFF_OL_FLAGS = offsetof(struct rte_mbuf, ol_flags),
+	OPMD_MBUF_OFF_PACKET_TYPE = offsetof(struct rte_mbuf, packet_type),
+	OPMD_MBUF_OFF_PKT_LEN = offsetof(struct rte_mbuf, pkt_len),
+	OPMD_MBUF_OFF_DATA_LEN = offsetof(struct rte_mbuf, data_len),
+	OPMD_MBUF_OFF_VLAN_TCI = offsetof(struct rte_mbuf, vlan_tci),
+	OPMD_MBUF_OFF_HASH = offsetof(struct rte_mbuf, hash),
+	OPMD_MBUF_OFF_VLAN_TCI_OUTER = offsetof(struct rte_mbuf, vlan_tci_outer),
+	OPMD_MBUF_OFF_BUF_LEN = offsetof(struct rte_mbuf, buf_len),
+	OPMD_MBUF_OFF_POOL = offsetof(struct rte_mbuf, pool),
+	OPMD_MBUF_OFF_NEXT = offsetof(struct rte_mbuf, next),
+	OPMD_MBUF_OFF_TX_OFFLOAD = offsetof(struct rte_mbuf, tx_offload),
+	OPMD_MBUF_OFF_SHINFO = offsetof(struct rte_mbuf, shinfo),
+	OPMD_MBUF_OFF_PRIV_SIZE = offsetof(struct rte_mbuf, priv_size),
+	OPMD_MBUF_OFF_TIMESYNC = offsetof(struct rte_mbuf, timesync),
+	OPMD_MBUF_OFF_DYNFIELD1 = offsetof(struct rte_mbuf, dynfield1),
+};
+
+/* Wrappers for what cgo cannot reach: thread-locals and static inlines. */
+static inline int opmd_errno(void) { return rte_errno; }
+static inline unsigned opmd_lcore_id(void) { return rte_lcore_id(); }
+
+static inline int
+opmd_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **pkts, unsigned n)
+{
+	return rte_pktmbuf_alloc_bulk(mp, pkts, n);
+}
+
+static inline struct rte_mbuf *opmd_alloc(struct rte_mempool *mp)
+{
+	return rte_pktmbuf_alloc(mp);
+}
+
+static inline void opmd_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
+
+static inline uint16_t
+opmd_rx_burst(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(port, q, pkts, n);
+}
+
+static inline uint16_t
+opmd_tx_burst(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_tx_burst(port, q, pkts, n);
+}
+
+static inline uint16_t
+opmd_tx_prepare(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_tx_prepare(port, q, pkts, n);
+}
+
+static inline unsigned
+opmd_ring_enqueue_burst(struct rte_ring *r, void **objs, unsigned n)
+{
+	return rte_ring_enqueue_burst(r, objs, n, NULL);
+}
+
+static inline unsigned
+opmd_ring_dequeue_burst(struct rte_ring *r, void **objs, unsigned n)
+{
+	return rte_ring_dequeue_burst(r, objs, n, NULL);
+}
+
+static inline unsigned opmd_ring_count(const struct rte_ring *r)
+{
+	return rte_ring_count(r);
+}
+
+static inline uint64_t opmd_tx_offload_pack(uint64_t l2, uint64_t l3,
+	uint64_t l4, uint64_t tso, uint64_t ol3, uint64_t ol2)
+{
+	return rte_mbuf_tx_offload(l2, l3, l4, tso, ol3, ol2, 0);
+}
+
+static inline uint64_t opmd_tsc_hz(void) { return rte_get_tsc_hz(); }
+static inline uint64_t opmd_rdtsc(void) { return rte_rdtsc(); }
+
+/* Pointer-returning calls, with rte_errno captured on the same thread. */
+static inline struct rte_mempool *
+opmd_pktmbuf_pool_create(const char *name, unsigned n, unsigned cache,
+	uint16_t priv, uint16_t room, int socket, int *err)
+{
+	struct rte_mempool *mp =
+		rte_pktmbuf_pool_create(name, n, cache, priv, room, socket);
+	*err = mp ? 0 : rte_errno;
+	return mp;
+}
+
+static inline struct rte_ring *
+opmd_ring_create(const char *name, unsigned count, int socket, unsigned flags,
+	int *err)
+{
+	struct rte_ring *r = rte_ring_create(name, count, socket, flags);
+	*err = r ? 0 : rte_errno;
+	return r;
+}
+
+static inline int
+opmd_dynfield_register(const char *name, size_t size, size_t align)
+{
+	struct rte_mbuf_dynfield p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	p.size = size;
+	p.align = align;
+	int off = rte_mbuf_dynfield_register(&p);
+	return off < 0 ? -rte_errno : off;
+}
+
+static inline int
+opmd_dynflag_register(const char *name)
+{
+	struct rte_mbuf_dynflag p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	int bit = rte_mbuf_dynflag_register(&p);
+	return bit < 0 ? -rte_errno : bit;
+}
+
+static inline int opmd_dynfield_lookup(const char *name)
+{
+	int off = rte_mbuf_dynfield_lookup(name, NULL);
+	return off < 0 ? -rte_errno : off;
+}
+
+static inline int opmd_dynflag_lookup(const char *name)
+{
+	int bit = rte_mbuf_dynflag_lookup(name, NULL);
+	return bit < 0 ? -rte_errno : bit;
+}
+
+static inline int
+opmd_eth_from_rings(const char *name, struct rte_ring **rx, unsigned nrx,
+	struct rte_ring **tx, unsigned ntx, unsigned socket)
+{
+	int id = rte_eth_from_rings(name, rx, nrx, tx, ntx, socket);
+	return id < 0 ? -rte_errno : id;
+}
+
+/* Ethdev calls whose structs have bitfields cgo cannot reach. */
+static inline int
+opmd_port_configure(uint16_t port, uint16_t nrxq, uint16_t ntxq,
+	uint64_t rx_offloads, uint64_t tx_offloads, uint64_t rss_hf,
+	uint32_t mtu, int lsc)
+{
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	conf.rxmode.offloads = rx_offloads;
+	conf.txmode.offloads = tx_offloads;
+	conf.rxmode.mtu = mtu;
+	if (rss_hf) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+	}
+	if (lsc) {
+		struct rte_eth_dev_info di;
+		if (rte_eth_dev_info_get(port, &di) == 0 && di.dev_flags &&
+		    (*di.dev_flags & RTE_ETH_DEV_INTR_LSC))
+			conf.intr_conf.lsc = 1;
+	}
+	return rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+}
+
+struct opmd_link {
+	uint32_t speed;
+	uint8_t duplex, autoneg, status;
+};
+
+static inline int opmd_link_get(uint16_t port, struct opmd_link *l)
+{
+	struct rte_eth_link link;
+	memset(&link, 0, sizeof(link));
+	int rc = rte_eth_link_get_nowait(port, &link);
+	l->speed = link.link_speed;
+	l->duplex = link.link_duplex;
+	l->autoneg = link.link_autoneg;
+	l->status = link.link_status;
+	return rc;
+}
+
+static inline int opmd_dev_probe(const char *devargs)
+{
+	int rc = rte_dev_probe(devargs);
+	return rc < 0 ? rc : 0;
+}
+
+/* Lcore launch: runs the Go function behind handle h on lcore id. */
+int opmd_lcore_launch(unsigned lcore, uintptr_t h);
+
+/* rte_eal_init over a NULL-terminated argv held in C memory. */
+int opmd_eal_init(int argc, char **argv);
+
+#endif /* OPMD_H */
