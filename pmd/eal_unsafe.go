@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 
+	"github.com/rs/zerolog/log"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,12 +34,16 @@ func rteError(op string, errno C.int) error {
 // The thread that calls rte_eal_init is pinned by EAL to the main lcore's
 // CPU, and threads it creates inherit that mask. So Init runs rte_eal_init
 // on a dedicated locked thread that stays locked for the life of the EAL
-// and serves main-lcore work (Do); every other Go thread keeps the
-// process's original CPU mask, and the Go runtime's GC workers and the
-// control plane are not squeezed onto one core.
+// and serves main-lcore work (Do). Every other Go thread gets the control
+// CPU set (ControlCPUs): all the process's CPUs except the worker lcores',
+// so the Go runtime's GC workers and the control plane are neither
+// squeezed onto the main lcore's core nor running on a busy-polling
+// worker's.
 type EAL struct {
 	args      []string
 	mainLcore uint
+	mainTID   int    // the main lcore's OS thread
+	goComm    string // the name Go's threads carry (the program's)
 	origMask  unix.CPUSet
 	work      chan func()
 	done      chan struct{}
@@ -50,7 +56,8 @@ var (
 	ealErr error // a failed init is final: DPDK cannot be initialised twice
 )
 
-// MainThreadName is the name Init gives the main lcore's OS thread.
+// MainThreadName is the name Init gives the main lcore's OS thread (unless
+// that thread is the process's first, whose name is the program's).
 const MainThreadName = "opmd-main"
 
 // Init initialises DPDK's EAL with args (without argv[0]). It can succeed
@@ -68,6 +75,9 @@ func Init(args []string) (*EAL, error) {
 	if err := unix.SchedGetaffinity(0, &e.origMask); err != nil {
 		return nil, fmt.Errorf("EAL init: read CPU affinity: %w", err)
 	}
+	if comm, err := os.ReadFile("/proc/self/comm"); err == nil {
+		e.goComm = strings.TrimSpace(string(comm))
+	}
 	ready := make(chan error)
 	go e.mainThread(ready)
 	if err := <-ready; err != nil {
@@ -75,6 +85,11 @@ func Init(args []string) (*EAL, error) {
 		return nil, err
 	}
 	ealCur = e
+	if err := e.confineRuntime(); err != nil {
+		log.Warn().Err(err).Msg("cannot move the Go runtime's threads off the worker lcores' CPUs")
+	} else {
+		log.Debug().Str("cpus", cpuList(e.ControlCPUs())).Msg("Go runtime threads confined to the control CPUs")
+	}
 	return e, nil
 }
 
@@ -97,7 +112,12 @@ func (e *EAL) mainThread(ready chan<- error) {
 		ready <- rteError("EAL init", C.opmd_errno())
 		return // exits the locked thread
 	}
-	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(unsafe.StringData(MainThreadName+"\x00"))), 0, 0, 0)
+	e.mainTID = unix.Gettid()
+	if e.mainTID != os.Getpid() {
+		// Name the thread for ps/top; never the thread-group leader,
+		// whose name is the process's.
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(unsafe.StringData(MainThreadName+"\x00"))), 0, 0, 0)
+	}
 	e.mainLcore = uint(C.rte_get_main_lcore())
 	ready <- nil
 	for f := range e.work {
@@ -136,6 +156,9 @@ func (e *EAL) Args() []string { return e.args }
 
 // OriginalCPUs is the CPU mask the process had before EAL init.
 func (e *EAL) OriginalCPUs() unix.CPUSet { return e.origMask }
+
+// MainThreadID is the OS thread id of the main lcore's thread.
+func (e *EAL) MainThreadID() int { return e.mainTID }
 
 // MainLcore is the main lcore's id.
 func (e *EAL) MainLcore() uint { return e.mainLcore }

@@ -102,7 +102,12 @@ func ProbeVdev(devargs string) (*EthPort, error) {
 	cargs := C.CString(devargs)
 	defer C.free(unsafe.Pointer(cargs))
 	if rc := C.opmd_dev_probe(cargs); rc != 0 {
-		return nil, rteError(fmt.Sprintf("probe %q", devargs), rc)
+		err := rteError(fmt.Sprintf("probe %q", devargs), rc)
+		if rc == -C.EFAULT || rc == -C.ENODEV {
+			// EAL's "failed to parse device": no driver by that name.
+			return nil, fmt.Errorf("%w: no vdev driver matches %q (vdev names start with a driver: net_null, net_ring, net_pcap, net_tap, net_vhost, virtio_user, ...)", err, name)
+		}
+		return nil, err
 	}
 	id, err := PortByName(name)
 	if err != nil {
@@ -362,6 +367,9 @@ func (l Link) String() string {
 	return fmt.Sprintf("Link up at %s %s", speedString(l.SpeedMbps), d)
 }
 
+// Speed is the link speed as testpmd prints it ("10 Gbps", "None").
+func (l Link) Speed() string { return speedString(l.SpeedMbps) }
+
 func speedString(mbps uint32) string {
 	switch {
 	case mbps == C.RTE_ETH_SPEED_NUM_NONE:
@@ -514,6 +522,52 @@ func (p *EthPort) ResetXStats() error {
 	return nil
 }
 
-// RSS hash types offered by default when a port has several RX queues:
-// testpmd's default (RTE_ETH_RSS_IP | TCP | UDP).
-const DefaultRSSHash = uint64(C.RTE_ETH_RSS_IP | C.RTE_ETH_RSS_TCP | C.RTE_ETH_RSS_UDP)
+// RSS hash types (RTE_ETH_RSS_*).
+const (
+	RSSIP  = uint64(C.RTE_ETH_RSS_IP)
+	RSSTCP = uint64(C.RTE_ETH_RSS_TCP)
+	RSSUDP = uint64(C.RTE_ETH_RSS_UDP)
+	// DefaultRSSHash is what a port with several RX queues hashes on
+	// unless told otherwise: IP, TCP and UDP.
+	DefaultRSSHash = RSSIP | RSSTCP | RSSUDP
+)
+
+// RxBurst receives into the free room of b from queue q and returns how
+// many arrived. A cgo call per burst: for the control plane (draining
+// queues); forwarding lcores use Stream.
+func (p *EthPort) RxBurst(q uint16, b *Burst) int {
+	room := len(b.pkts) - b.n
+	if room == 0 {
+		return 0
+	}
+	base := (**C.struct_rte_mbuf)(unsafe.Add(unsafe.Pointer(b.c), b.n*int(unsafe.Sizeof(uintptr(0)))))
+	n := int(C.opmd_rx_burst(C.uint16_t(p.id), C.uint16_t(q), base, C.uint16_t(min(room, 65535))))
+	b.n += n
+	return n
+}
+
+// TxBurst offers b's packets to queue q, removes the ones taken from b and
+// returns how many were; the rest stay in b, owned by the caller.
+func (p *EthPort) TxBurst(q uint16, b *Burst) int {
+	n := int(C.opmd_tx_burst(C.uint16_t(p.id), C.uint16_t(q), b.c, C.uint16_t(min(b.n, 65535))))
+	copy(b.pkts, b.pkts[n:b.n])
+	b.n -= n
+	return n
+}
+
+// QueueDesc is the descriptor count of a queue as the driver reports it
+// (rte_eth_{rx,tx}_queue_info_get), or 0 where the driver does not say.
+func (p *EthPort) QueueDesc(rx bool, q uint16) uint16 {
+	if rx {
+		var qi C.struct_rte_eth_rxq_info
+		if C.rte_eth_rx_queue_info_get(C.uint16_t(p.id), C.uint16_t(q), &qi) == 0 {
+			return uint16(qi.nb_desc)
+		}
+		return 0
+	}
+	var qi C.struct_rte_eth_txq_info
+	if C.rte_eth_tx_queue_info_get(C.uint16_t(p.id), C.uint16_t(q), &qi) == 0 {
+		return uint16(qi.nb_desc)
+	}
+	return 0
+}

@@ -323,9 +323,8 @@ func (m *Mbuf) Chain(tail *Mbuf) bool {
 	m.Last().next = tail
 	m.nbSegs += tail.nbSegs
 	m.pktLen += tail.pktLen
-	// The tail is no longer a packet head.
+	// pkt_len is kept in the head only (DPDK resets the tail's likewise).
 	tail.pktLen = uint32(tail.dataLen)
-	tail.nbSegs = 1
 	return true
 }
 

@@ -52,6 +52,13 @@ enum opmd_rx_mode {
  * arrays in C memory so Go can pass them to DPDK without cgocheck scanning
  * them. One lcore owns a stream; every counter has that lcore as its only
  * writer, and the control plane reads them with 64-bit atomic loads.
+ *
+ * A poll, in order: frees free[0..nb_free) and rx[rx_tx..rx_tx+rx_free);
+ * sends rx[0..rx_tx) and then tx[0..nb_tx), freeing and counting what the
+ * TX queue refuses; receives into rx[0..nb_rx). Engines that only keep or
+ * drop packets compact the kept ones to the front of rx[] and send them in
+ * place, with no copy; tx[] holds packets an engine creates (segments,
+ * generated packets).
  */
 struct opmd_stream {
 	/* Configuration, written before the owning lcore starts. */
@@ -60,26 +67,26 @@ struct opmd_stream {
 	uint16_t tx_port;
 	uint16_t tx_queue;
 	uint16_t burst;      /* RX burst size, 1..OPMD_BURST_MAX */
+	uint16_t rx_max;     /* most packets one poll takes: burst * bursts */
 	uint16_t rx_mode;    /* enum opmd_rx_mode */
+	uint16_t pad0;
 	uint32_t tx_retry;   /* extra tx_burst rounds when one makes no progress */
 	uint32_t tx_retry_us; /* delay before each retry round */
-	uint32_t pad0;
 	struct rte_mempool *alloc_pool; /* OPMD_RX_ALLOC only */
 
 	/* Exchanged with Go at each poll. */
 	uint16_t nb_rx;   /* out: packets now in rx[] */
-	uint16_t nb_tx;   /* in: packets in tx[] to send first */
-	uint16_t nb_free; /* in: packets in free[] to free first */
-	uint16_t pad1;
-	uint32_t pad2;
+	uint16_t rx_tx;   /* in: send rx[0..rx_tx) first */
+	uint16_t rx_free; /* in: free rx[rx_tx..rx_tx+rx_free) */
+	uint16_t nb_tx;   /* in: then send tx[0..nb_tx) */
+	uint16_t nb_free; /* in: free free[0..nb_free) */
+	uint16_t pad1[3];
 
 	/* Counters; one writer (the owning lcore). */
 	uint64_t rx_packets;  /* received by rte_eth_rx_burst */
 	uint64_t tx_packets;  /* accepted by rte_eth_tx_burst */
 	uint64_t tx_dropped;  /* TX leftovers freed (testpmd's fwd_dropped) */
 	uint64_t rx_nombuf;   /* OPMD_RX_ALLOC: bulk allocations that failed */
-	uint64_t polls;       /* calls to opmd_stream_poll */
-	uint64_t idle_polls;  /* polls that received nothing */
 	uint64_t tx_retries;  /* retry rounds taken */
 
 	struct rte_mbuf *rx[OPMD_BURST_MAX];
@@ -88,8 +95,27 @@ struct opmd_stream {
 } __rte_cache_aligned;
 
 /* Frees free[], sends tx[] (freeing and counting leftovers), then receives
- * per rx_mode. Returns nb_rx. The only cgo call a stream makes per burst. */
+ * per rx_mode. Returns nb_rx. */
 uint16_t opmd_stream_poll(struct opmd_stream *s);
+
+/* Most streams one lcore runs. */
+#define OPMD_GROUP_MAX 64
+
+/*
+ * The streams one lcore owns, polled together: one cgo call per lcore
+ * iteration does every stream's frees, sends and receives.
+ */
+struct opmd_group {
+	uint32_t n;
+	uint32_t pad;
+	uint64_t polls;      /* group polls; one writer, the lcore */
+	uint64_t idle_polls; /* polls in which no stream received */
+	struct opmd_stream *s[OPMD_GROUP_MAX];
+} __rte_cache_aligned;
+
+/* Polls every stream of the group (taken as an integer, so cgo has no
+ * pointer to check); returns the packets received in all. */
+uint32_t opmd_group_poll(uintptr_t g);
 
 /* Allocates a zeroed stream on socket; NULL and rte_errno on failure. */
 struct opmd_stream *opmd_stream_new(int socket);
@@ -290,6 +316,39 @@ static inline int opmd_dev_probe(const char *devargs)
 	int rc = rte_dev_probe(devargs);
 	return rc < 0 ? rc : 0;
 }
+
+/* DPDK's own mbuf manipulators, for package tests that check the Go
+ * versions against them. */
+static inline char *opmd_ref_prepend(struct rte_mbuf *m, uint16_t n)
+{
+	return rte_pktmbuf_prepend(m, n);
+}
+static inline char *opmd_ref_append(struct rte_mbuf *m, uint16_t n)
+{
+	return rte_pktmbuf_append(m, n);
+}
+static inline char *opmd_ref_adj(struct rte_mbuf *m, uint16_t n)
+{
+	return rte_pktmbuf_adj(m, n);
+}
+static inline int opmd_ref_trim(struct rte_mbuf *m, uint16_t n)
+{
+	return rte_pktmbuf_trim(m, n);
+}
+static inline int opmd_ref_chain(struct rte_mbuf *h, struct rte_mbuf *t)
+{
+	return rte_pktmbuf_chain(h, t);
+}
+static inline void opmd_ref_reset(struct rte_mbuf *m) { rte_pktmbuf_reset(m); }
+static inline uint16_t opmd_ref_l2_len(const struct rte_mbuf *m) { return m->l2_len; }
+static inline uint16_t opmd_ref_l3_len(const struct rte_mbuf *m) { return m->l3_len; }
+static inline uint16_t opmd_ref_l4_len(const struct rte_mbuf *m) { return m->l4_len; }
+static inline uint16_t opmd_ref_tso_segsz(const struct rte_mbuf *m) { return m->tso_segsz; }
+static inline uint16_t opmd_ref_outer_l2_len(const struct rte_mbuf *m) { return m->outer_l2_len; }
+static inline uint16_t opmd_ref_outer_l3_len(const struct rte_mbuf *m) { return m->outer_l3_len; }
+static inline uint32_t opmd_ref_rss(const struct rte_mbuf *m) { return m->hash.rss; }
+static inline void *opmd_ref_mtod(const struct rte_mbuf *m) { return rte_pktmbuf_mtod(m, void *); }
+static inline int opmd_ref_is_contiguous(const struct rte_mbuf *m) { return rte_pktmbuf_is_contiguous(m); }
 
 /* Lcore launch: runs the Go function behind handle h on lcore id. */
 int opmd_lcore_launch(unsigned lcore, uintptr_t h);

@@ -32,27 +32,38 @@ type StreamConfig struct {
 	RxPort, RxQueue uint16
 	TxPort, TxQueue uint16
 	Burst           uint16 // RX burst size, 1..BurstMax
-	RxMode          RxMode
-	AllocPool       *Mempool // RxAlloc: the pool to allocate from
-	TxRetry         uint32   // extra TX rounds when the TX queue takes nothing
-	TxRetryDelayUs  uint32
-	Socket          int // NUMA socket for the stream's memory; -1 any
+	// Bursts is how many back-to-back full bursts one Poll may take
+	// (default 1). rte_eth_rx_burst is still called with Burst; a poll
+	// goes on only while the queue returns full bursts, so a quiet queue
+	// sees no added latency and a busy one amortises the cgo crossing.
+	Bursts         uint16
+	RxMode         RxMode
+	AllocPool      *Mempool // RxAlloc: the pool to allocate from
+	TxRetry        uint32   // extra TX rounds when the TX queue takes nothing
+	TxRetryDelayUs uint32
+	Socket         int // NUMA socket for the stream's memory; -1 any
 }
 
 // Stream is one RX port/queue to TX port/queue pipe with its burst arrays
 // in C memory. One lcore owns it: Poll, Send and Drop are not safe for
 // concurrent use, and the counters have that lcore as their only writer.
 //
-// A burst's life: Poll receives into Rx(); the engine hands each packet to
-// Send or Drop; the next Poll frees what was dropped, transmits what was
-// sent (freeing and counting what the TX queue refuses), then receives the
-// next burst. That is one cgo call per burst for all three.
+// A burst's life: Poll receives into Rx(). The engine compacts the packets
+// it keeps to the front of Rx() and calls SendRx, or FreeRx to free them
+// all; packets it creates go to Send, packets it discards to Drop. The next
+// Poll frees, transmits (freeing and counting what the TX queue refuses:
+// in-place packets first, then Send's), and receives the next burst: one
+// cgo call per burst for all of it, and no copy of the burst for engines
+// that keep packets in place.
 type Stream struct {
 	c    *C.struct_opmd_stream
 	rx   []*Mbuf
 	tx   []*Mbuf
 	free []*Mbuf
-	cfg  StreamConfig
+	// tx and free as words, for bulk moves without write barriers: they
+	// live in C memory, which the garbage collector does not scan.
+	txw, freew []uintptr
+	cfg        StreamConfig
 }
 
 // NewStream allocates a stream. Close frees it.
@@ -70,17 +81,23 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	c.rx_port, c.rx_queue = C.uint16_t(cfg.RxPort), C.uint16_t(cfg.RxQueue)
 	c.tx_port, c.tx_queue = C.uint16_t(cfg.TxPort), C.uint16_t(cfg.TxQueue)
 	c.burst = C.uint16_t(cfg.Burst)
+	if cfg.Bursts == 0 {
+		cfg.Bursts = 1
+	}
+	c.rx_max = C.uint16_t(min(int(cfg.Burst)*int(cfg.Bursts), BurstMax))
 	c.rx_mode = C.uint16_t(cfg.RxMode)
 	c.tx_retry, c.tx_retry_us = C.uint32_t(cfg.TxRetry), C.uint32_t(cfg.TxRetryDelayUs)
 	if cfg.AllocPool != nil {
 		c.alloc_pool = cfg.AllocPool.c
 	}
 	return &Stream{
-		c:    c,
-		rx:   unsafe.Slice((**Mbuf)(unsafe.Pointer(&c.rx[0])), BurstMax),
-		tx:   unsafe.Slice((**Mbuf)(unsafe.Pointer(&c.tx[0])), StreamTxMax),
-		free: unsafe.Slice((**Mbuf)(unsafe.Pointer(&c.free[0])), StreamTxMax),
-		cfg:  cfg,
+		c:     c,
+		rx:    unsafe.Slice((**Mbuf)(unsafe.Pointer(&c.rx[0])), BurstMax),
+		tx:    unsafe.Slice((**Mbuf)(unsafe.Pointer(&c.tx[0])), StreamTxMax),
+		free:  unsafe.Slice((**Mbuf)(unsafe.Pointer(&c.free[0])), StreamTxMax),
+		txw:   unsafe.Slice((*uintptr)(unsafe.Pointer(&c.tx[0])), StreamTxMax),
+		freew: unsafe.Slice((*uintptr)(unsafe.Pointer(&c.free[0])), StreamTxMax),
+		cfg:   cfg,
 	}, nil
 }
 
@@ -98,24 +115,26 @@ func (s *Stream) Close() {
 }
 
 // Poll frees the dropped packets, sends the queued ones, then receives the
-// next burst and returns its size. One cgo call.
+// next burst and returns its size. One cgo call; forwarding lcores poll all
+// their streams at once with a Group instead.
 func (s *Stream) Poll() int { return int(C.opmd_stream_poll(s.c)) }
 
 // Flush frees and sends what is queued without receiving.
 func (s *Stream) Flush() {
-	if s.c.nb_tx == 0 && s.c.nb_free == 0 {
+	if s.c.nb_tx == 0 && s.c.nb_free == 0 && s.c.rx_tx == 0 && s.c.rx_free == 0 {
 		return
 	}
 	mode := s.c.rx_mode
 	s.c.rx_mode = C.OPMD_RX_NONE
 	C.opmd_stream_poll(s.c)
 	s.c.rx_mode = mode
-	s.c.polls--
-	s.c.idle_polls--
 }
 
 // Rx is the burst the last Poll received.
 func (s *Stream) Rx() []*Mbuf { return s.rx[:s.c.nb_rx] }
+
+// NbRx is the size of the burst the last Poll received.
+func (s *Stream) NbRx() int { return int(s.c.nb_rx) }
 
 // Send queues m for TX at the next Poll. If the TX array is full it is
 // flushed first (an extra cgo call; only a burst that grew more than
@@ -134,10 +153,32 @@ func (s *Stream) SendBurst(pkts []*Mbuf) {
 		if int(s.c.nb_tx) == len(s.tx) {
 			s.Flush()
 		}
-		n := copy(s.tx[s.c.nb_tx:], pkts)
+		n := copy(s.txw[s.c.nb_tx:], words(pkts))
 		s.c.nb_tx += C.uint16_t(n)
 		pkts = pkts[n:]
 	}
+}
+
+// SendRx sends Rx()[:k] in place at the next Poll, before anything queued
+// with Send: the engine has compacted the packets it keeps to the front of
+// the burst. Call it at most once per burst. Rx()[k:] are the caller's to
+// drop (or FreeRx'd with the keep count).
+func (s *Stream) SendRx(k int) { s.c.rx_tx = C.uint16_t(k) }
+
+// FreeRx frees Rx()[k:] in place at the next Poll, k being what SendRx kept
+// (0 to free the whole burst).
+func (s *Stream) FreeRx(k int) {
+	s.c.rx_tx = C.uint16_t(k)
+	s.c.rx_free = s.c.nb_rx - C.uint16_t(k)
+}
+
+// words views a slice of mbuf pointers as machine words, so that moving
+// them between C-memory arrays is a plain memmove.
+func words(p []*Mbuf) []uintptr {
+	if len(p) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uintptr)(unsafe.Pointer(&p[0])), len(p))
 }
 
 // Drop queues m to be freed at the next Poll. The caller counts why.
@@ -155,14 +196,14 @@ func (s *Stream) DropBurst(pkts []*Mbuf) {
 		if int(s.c.nb_free) == len(s.free) {
 			s.Flush()
 		}
-		n := copy(s.free[s.c.nb_free:], pkts)
+		n := copy(s.freew[s.c.nb_free:], words(pkts))
 		s.c.nb_free += C.uint16_t(n)
 		pkts = pkts[n:]
 	}
 }
 
 // Pending is the number of packets queued for TX.
-func (s *Stream) Pending() int { return int(s.c.nb_tx) }
+func (s *Stream) Pending() int { return int(s.c.nb_tx) + int(s.c.rx_tx) }
 
 // StreamCounters are a stream's counters.
 type StreamCounters struct {
@@ -170,8 +211,6 @@ type StreamCounters struct {
 	TxPackets uint64 // accepted by the TX queue
 	TxDropped uint64 // refused by the TX queue, freed (testpmd's TX-dropped)
 	RxNoMbuf  uint64 // alloc mode: failed bulk allocations
-	Polls     uint64
-	IdlePolls uint64
 	TxRetries uint64
 }
 
@@ -183,7 +222,7 @@ func (s *Stream) Counters() StreamCounters {
 	return StreamCounters{
 		RxPackets: load(&c.rx_packets), TxPackets: load(&c.tx_packets),
 		TxDropped: load(&c.tx_dropped), RxNoMbuf: load(&c.rx_nombuf),
-		Polls: load(&c.polls), IdlePolls: load(&c.idle_polls), TxRetries: load(&c.tx_retries),
+		TxRetries: load(&c.tx_retries),
 	}
 }
 
@@ -191,7 +230,50 @@ func (s *Stream) Counters() StreamCounters {
 func (s *Stream) ResetCounters() {
 	c := s.c
 	c.rx_packets, c.tx_packets, c.tx_dropped, c.rx_nombuf = 0, 0, 0, 0
-	c.polls, c.idle_polls, c.tx_retries = 0, 0, 0
+	c.tx_retries = 0
+}
+
+// GroupMax is the most streams one Group holds.
+const GroupMax = C.OPMD_GROUP_MAX
+
+// Group is the streams one lcore owns, polled with one cgo call per
+// iteration: every stream's frees, sends and receives in one crossing.
+type Group struct {
+	c       *C.struct_opmd_group
+	cu      C.uintptr_t // c as an integer, so cgo has no pointer to check per call
+	streams []*Stream
+}
+
+// NewGroup groups streams for one lcore. Close frees it (not the streams).
+func NewGroup(streams []*Stream, socket int) (*Group, error) {
+	if len(streams) > GroupMax {
+		return nil, fmt.Errorf("stream group: %w: %d streams, at most %d per lcore", ErrInvalid, len(streams), GroupMax)
+	}
+	c := (*C.struct_opmd_group)(C.rte_zmalloc_socket(nil, C.sizeof_struct_opmd_group, C.RTE_CACHE_LINE_SIZE, C.int(socket)))
+	if c == nil {
+		return nil, fmt.Errorf("stream group: %w", ErrNoMemory)
+	}
+	for i, s := range streams {
+		c.s[i] = s.c
+	}
+	c.n = C.uint32_t(len(streams))
+	return &Group{c: c, cu: C.uintptr_t(uintptr(unsafe.Pointer(c))), streams: streams}, nil
+}
+
+// Poll polls every stream (see Stream.Poll) in one cgo call and returns
+// the packets received in all; each stream's NbRx tells its share.
+func (g *Group) Poll() int { return int(C.opmd_group_poll(g.cu)) }
+
+// Polls and IdlePolls count group polls and those that received nothing;
+// readable from any goroutine.
+func (g *Group) Polls() (polls, idle uint64) { return load(&g.c.polls), load(&g.c.idle_polls) }
+
+// Close frees the group.
+func (g *Group) Close() {
+	if g.c != nil {
+		C.rte_free(unsafe.Pointer(g.c))
+		g.c = nil
+	}
 }
 
 // Counters is a block of uint64 counters in C memory, each on its own
