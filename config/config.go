@@ -1,0 +1,168 @@
+// Package config turns offloadpmd's command line (and, later, its config
+// file) into one validated Config. The command line is testpmd's: EAL
+// arguments, then "--", then application arguments, so a testpmd user's
+// command line works unchanged.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+)
+
+// Topology is testpmd's --port-topology.
+type Topology int
+
+// Port topologies.
+const (
+	// TopologyPaired forwards port 0 <-> 1, 2 <-> 3, ...
+	TopologyPaired Topology = iota
+	// TopologyChained forwards port 0 -> 1 -> 2 -> ... -> 0.
+	TopologyChained
+	// TopologyLoop forwards each port to itself.
+	TopologyLoop
+)
+
+var topologyNames = [...]string{"paired", "chained", "loop"}
+
+func (t Topology) String() string { return topologyNames[t] }
+
+// ParseTopology reads a --port-topology value.
+func ParseTopology(s string) (Topology, error) {
+	for i, n := range topologyNames {
+		if n == s {
+			return Topology(i), nil
+		}
+	}
+	return 0, fmt.Errorf("port topology %q: allowed are paired, chained, loop", s)
+}
+
+// RSS hash choices (testpmd's --rss-ip, --rss-udp, --disable-rss).
+type RSS int
+
+// RSS modes.
+const (
+	RSSDefault RSS = iota // IP | TCP | UDP with several RX queues
+	RSSIP
+	RSSUDP
+	RSSOff
+)
+
+// Config is offloadpmd's whole configuration.
+type Config struct {
+	// EAL are the arguments before "--", for rte_eal_init.
+	EAL []string
+	// EALDefaulted is set when no EAL arguments were given and the
+	// embedded default (DefaultEAL) was used.
+	EALDefaulted bool
+
+	Interactive bool
+	AutoStart   bool
+	TxFirst     bool
+	Help        bool
+	CmdlineFile string
+
+	ForwardMode string
+	Topology    Topology
+
+	StatsPeriod  uint // seconds; 0: off
+	StatsJSON    string
+	DisplayXStat []string
+
+	NbCores  int    // 0: all worker lcores' count capped by streams, testpmd: 1
+	NbPorts  int    // 0: all
+	CoreMask uint64 // 0: all workers
+	PortMask uint64 // 0: all
+	PortList []uint16
+
+	TotalNumMbufs uint
+	MbufSize      uint16 // data room per mbuf, headroom included
+	MbufCache     uint
+	MaxPktLen     uint32
+
+	RxQueues, TxQueues uint16
+	RxDesc, TxDesc     uint16
+	Burst              uint16
+	RSS                RSS
+
+	RxOffloads, TxOffloads uint64   // --rx-offloads, --tx-offloads masks
+	RxOffloadNames         []string // --enable-* flags, by DPDK offload name
+
+	EthPeers map[uint16]net.HardwareAddr
+
+	TxPkts             []uint16 // txonly segment lengths
+	TxOnlyMultiFlow    bool
+	TxIPSrc, TxIPDst   net.IP
+	TxUDPSrc, TxUDPDst uint16
+
+	NoFlushRx          bool
+	NoLSCInterrupt     bool
+	NoRMVInterrupt     bool
+	DisableLinkCheck   bool
+	DisableDeviceStart bool
+	NoMlockall         bool // --no-mlockall: leave memory pageable (testpmd locks it by default)
+
+	// Ours, beyond testpmd.
+	BusyPoll       bool   // never back off when idle (benchmarks)
+	RxBursts       uint16 // full RX bursts one poll may take
+	RunTime        uint   // seconds to forward before exiting; 0: until signalled
+	LogLevel       string // zerolog level
+	TxRetry        uint32 // extra TX rounds when a TX queue takes nothing
+	TxRetryDelayUs uint32
+
+	// Warnings collected while parsing: options accepted for compatibility
+	// that change nothing here.
+	Warnings []string
+}
+
+// Defaults are testpmd's defaults where they make sense without hugepages.
+func Defaults() Config {
+	return Config{
+		ForwardMode:   "io",
+		Topology:      TopologyPaired,
+		NbCores:       1,
+		TotalNumMbufs: 16384,
+		MbufSize:      2048 + 128,
+		MbufCache:     250,
+		RxQueues:      1,
+		TxQueues:      1,
+		Burst:         32,
+		RxBursts:      1,
+		TxPkts:        []uint16{64},
+		TxIPSrc:       net.IPv4(198, 18, 0, 1).To4(),
+		TxIPDst:       net.IPv4(198, 18, 0, 2).To4(),
+		TxUDPSrc:      9,
+		TxUDPDst:      9,
+		LogLevel:      "info",
+		EthPeers:      map[uint16]net.HardwareAddr{},
+	}
+}
+
+// DefaultEAL is the embedded default environment used when the command
+// line gives no EAL arguments: two lcores, no hugepages, no PCI, a pair of
+// net_null ports, and a file prefix of the process's own (removed at exit).
+func DefaultEAL() []string {
+	return []string{
+		"-l", "0-1", "--no-huge", "-m", "1024", "--no-pci",
+		"--file-prefix", fmt.Sprintf("offloadpmd_%d", os.Getpid()),
+		"--vdev=net_null0", "--vdev=net_null1",
+	}
+}
+
+// PeerMAC is the destination MAC the mac and txonly engines write for
+// packets leaving port p: --eth-peer, else testpmd's 02:00:00:00:00:<p>.
+func (c *Config) PeerMAC(p uint16) net.HardwareAddr {
+	if m, ok := c.EthPeers[p]; ok {
+		return m
+	}
+	return net.HardwareAddr{0x02, 0, 0, 0, 0, byte(p)}
+}
+
+// TxPktLen is the total txonly frame length.
+func (c *Config) TxPktLen() int {
+	n := 0
+	for _, l := range c.TxPkts {
+		n += int(l)
+	}
+	return n
+}
