@@ -20,8 +20,9 @@ type Engine struct {
 	Begin func(*Stream) error
 	// End runs after the stream's lcore stopped; may be nil.
 	End func(*Stream)
-	// Fwd handles one burst. It must give every packet a fate (Send or
-	// Drop), allocate nothing, and make no cgo call.
+	// Fwd handles one burst. It must give every packet a fate (kept in
+	// place and SendRx'd, FreeRx'd, or Drop'ped), allocate nothing, and
+	// make no cgo call.
 	Fwd func(s *Stream, pkts []*pmd.Mbuf)
 }
 
@@ -55,7 +56,7 @@ const ethHeaderLen = 14
 var IOEngine = Engine{
 	Name: "io",
 	Help: "forward packets as received, untouched",
-	Fwd:  func(s *Stream, pkts []*pmd.Mbuf) { s.io.SendBurst(pkts) },
+	Fwd:  func(s *Stream, pkts []*pmd.Mbuf) { s.io.SendRx(len(pkts)) },
 }
 
 // MACEngine rewrites the Ethernet source to the TX port's MAC and the
@@ -68,6 +69,7 @@ var MACEngine = Engine{
 
 func macFwd(s *Stream, pkts []*pmd.Mbuf) {
 	peer, own := s.PeerMAC, s.TxMAC
+	kept := 0
 	for _, m := range pkts {
 		d := m.Data()
 		if len(d) < ethHeaderLen {
@@ -76,8 +78,10 @@ func macFwd(s *Stream, pkts []*pmd.Mbuf) {
 		}
 		*(*[6]byte)(d[0:6]) = peer
 		*(*[6]byte)(d[6:12]) = own
-		s.io.Send(m)
+		pkts[kept] = m
+		kept++
 	}
+	s.io.SendRx(kept)
 }
 
 // MACSwapEngine swaps the Ethernet source and destination.
@@ -88,6 +92,7 @@ var MACSwapEngine = Engine{
 }
 
 func macSwapFwd(s *Stream, pkts []*pmd.Mbuf) {
+	kept := 0
 	for _, m := range pkts {
 		d := m.Data()
 		if len(d) < ethHeaderLen {
@@ -97,8 +102,10 @@ func macSwapFwd(s *Stream, pkts []*pmd.Mbuf) {
 		dst := *(*[6]byte)(d[0:6])
 		*(*[6]byte)(d[0:6]) = *(*[6]byte)(d[6:12])
 		*(*[6]byte)(d[6:12]) = dst
-		s.io.Send(m)
+		pkts[kept] = m
+		kept++
 	}
+	s.io.SendRx(kept)
 }
 
 // RxOnlyEngine receives and frees.
@@ -106,7 +113,7 @@ var RxOnlyEngine = Engine{
 	Name: "rxonly",
 	Help: "receive packets and free them",
 	Fwd: func(s *Stream, pkts []*pmd.Mbuf) {
-		s.io.DropBurst(pkts)
+		s.io.FreeRx(0)
 		s.Count(FreedRxOnly, uint64(len(pkts)))
 	},
 }

@@ -41,14 +41,47 @@ func (f *Forwarder) Streams() []*Stream {
 // Running reports whether the lcores are forwarding.
 func (f *Forwarder) Running() bool { return f.running }
 
-// Start zeroes the stream counters, runs the engine's Begin on every
-// stream and launches the lcores.
+// ResetStats zeroes every stream's counters; only while stopped.
+func (f *Forwarder) ResetStats() {
+	for _, s := range f.Streams() {
+		s.ResetStats()
+	}
+}
+
+// TxFirst sends n bursts of txonly packets from pool on every stream, before
+// forwarding starts (testpmd's `start tx_first n`). They count as the
+// streams' TX.
+func (f *Forwarder) TxFirst(n int, pool *pmd.Mempool) error {
+	if f.running {
+		return errors.New("tx_first: forwarding already started")
+	}
+	b := pmd.NewBurst(pmd.BurstMax)
+	defer b.Close()
+	for _, s := range f.Streams() {
+		if err := prepareTxOnly(s, pool); err != nil {
+			return err
+		}
+		burst := int(s.io.Config().Burst)
+		for range n {
+			if !pool.AllocBulk(b, burst) {
+				return fmt.Errorf("tx_first: %w: cannot allocate %d mbufs from %s", pmd.ErrNoMemory, burst, pool.Name())
+			}
+			fillTxOnly(s, b.Pkts())
+			s.io.SendBurst(b.Pkts())
+			b.SetLen(0)
+			s.io.Flush()
+		}
+	}
+	return nil
+}
+
+// Start runs the engine's Begin on every stream and launches the lcores.
+// Counters carry on from where they were (see ResetStats).
 func (f *Forwarder) Start() error {
 	if f.running {
 		return errors.New("forwarding already started")
 	}
 	for _, s := range f.Streams() {
-		s.ResetStats()
 		if f.engine.Begin != nil {
 			if err := f.engine.Begin(s); err != nil {
 				return fmt.Errorf("%s engine, stream %s: %w", f.engine.Name, s, err)
@@ -57,6 +90,17 @@ func (f *Forwarder) Start() error {
 	}
 	fwd, busy := f.engine.Fwd, f.busyPoll
 	for i, l := range f.lcores {
+		if l.group == nil {
+			ios := make([]*pmd.Stream, len(l.Streams))
+			for j, s := range l.Streams {
+				ios[j] = s.io
+			}
+			g, err := pmd.NewGroup(ios, -1)
+			if err != nil {
+				return fmt.Errorf("lcore %d: %w", l.ID, err)
+			}
+			l.group = g
+		}
 		l.stop.Store(false)
 		if err := f.eal.Launch(l.ID, func(uint) error { return l.run(fwd, busy) }); err != nil {
 			for _, started := range f.lcores[:i] {
@@ -97,8 +141,13 @@ func (f *Forwarder) Stop() error {
 // Close stops forwarding and frees the streams.
 func (f *Forwarder) Close() error {
 	err := f.Stop()
-	for _, s := range f.Streams() {
-		s.Close()
+	for _, l := range f.lcores {
+		if l.group != nil {
+			l.group.Close()
+		}
+		for _, s := range l.Streams {
+			s.Close()
+		}
 	}
 	f.lcores = nil
 	return err

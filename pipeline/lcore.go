@@ -14,6 +14,8 @@ type Lcore struct {
 	ID      uint
 	Streams []*Stream
 
+	group *pmd.Group // the streams' C side, polled in one crossing
+
 	_    [64]byte // keep stop off the neighbours' cache lines
 	stop atomic.Bool
 	_    [63]byte
@@ -46,25 +48,28 @@ func (b *backoff) idle() {
 	b.sleep = min(b.sleep*2, maxSleep)
 }
 
-// run is the lcore's loop: poll every stream (one cgo call each, which
-// also sends the previous burst), hand what arrived to the engine, back off
-// when nothing did. On stop it flushes what the streams still hold.
+// run is the lcore's loop: poll every stream in one cgo call (which also
+// frees and sends what the previous iteration decided), hand each stream's
+// burst to the engine, back off when nothing arrived. On stop it flushes
+// what the streams still hold.
 func (l *Lcore) run(fwd func(*Stream, []*pmd.Mbuf), busyPoll bool) error {
-	streams := l.Streams
+	streams, g := l.Streams, l.group
 	var b backoff
 	b.reset()
 	for !l.stop.Load() {
-		got := 0
-		for _, s := range streams {
-			if n := s.io.Poll(); n > 0 {
-				fwd(s, s.io.Rx())
-				got += n
+		if g.Poll() == 0 {
+			if !busyPoll {
+				b.idle()
 			}
+			continue
 		}
-		if got == 0 && !busyPoll {
-			b.idle()
-		} else if b.empty != 0 {
+		if b.empty != 0 {
 			b.reset()
+		}
+		for _, s := range streams {
+			if s.io.NbRx() > 0 {
+				fwd(s, s.io.Rx())
+			}
 		}
 	}
 	for _, s := range streams {

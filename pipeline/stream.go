@@ -33,8 +33,10 @@ type StreamSpec struct {
 	RxPort, RxQueue, TxPort, TxQueue uint16
 	PeerMAC, TxMAC                   net.HardwareAddr
 	Burst                            uint16
+	Bursts                           uint16 // full bursts one poll may take
 	TxRetry, TxRetryDelayUs          uint32
 	Socket                           int
+	TxOnly                           TxOnlySpec // packets the txonly engine and tx_first generate
 }
 
 // NewStream allocates a stream for engine e. The engine decides where the
@@ -42,7 +44,7 @@ type StreamSpec struct {
 func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool) (*Stream, error) {
 	cfg := pmd.StreamConfig{
 		RxPort: spec.RxPort, RxQueue: spec.RxQueue, TxPort: spec.TxPort, TxQueue: spec.TxQueue,
-		Burst: spec.Burst, RxMode: e.RxMode, TxRetry: spec.TxRetry, TxRetryDelayUs: spec.TxRetryDelayUs,
+		Burst: spec.Burst, Bursts: spec.Bursts, RxMode: e.RxMode, TxRetry: spec.TxRetry, TxRetryDelayUs: spec.TxRetryDelayUs,
 		Socket: spec.Socket,
 	}
 	if e.RxMode == pmd.RxAlloc {
@@ -56,6 +58,7 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool) (*Stream, 
 		ID: id, RxPort: spec.RxPort, RxQueue: spec.RxQueue, TxPort: spec.TxPort, TxQueue: spec.TxQueue,
 		io: io, cnt: pmd.NewCounters(int(numCounters), spec.Socket),
 	}
+	s.tx.spec = spec.TxOnly
 	copy(s.PeerMAC[:], spec.PeerMAC)
 	copy(s.TxMAC[:], spec.TxMAC)
 	return s, nil
