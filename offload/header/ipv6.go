@@ -91,7 +91,7 @@ type IPv6Fragment []byte
 func (f IPv6Fragment) NextHeader() uint8 { return f[0] }
 
 // Offset is the fragment offset in bytes.
-func (f IPv6Fragment) Offset() int { return int(be.Uint16(f[2:])&^7) }
+func (f IPv6Fragment) Offset() int { return int(be.Uint16(f[2:]) &^ 7) }
 
 // More reports the M flag.
 func (f IPv6Fragment) More() bool { return f[3]&1 != 0 }

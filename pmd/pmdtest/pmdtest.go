@@ -18,10 +18,11 @@ var EAL *pmd.EAL
 var Err error
 
 // Args are the EAL arguments tests run with: two lcores, no hugepages, no
-// PCI, a file prefix of our own.
+// PCI, a file prefix of our own. --single-file-segments lets virtio_user
+// share memory with a vhost-user backend without hugepages.
 func Args(tag string) []string {
 	return []string{
-		"-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+		"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--single-file-segments",
 		"--file-prefix", fmt.Sprintf("opmd_test_%s_%d", tag, os.Getpid()),
 		"--log-level", "lib.eal:warning",
 	}
