@@ -72,7 +72,7 @@ func SetL4(segs [][]byte, l *header.Layout) bool {
 	field := segs[0][l.L4Off()+off:]
 	be.PutUint16(field, 0)
 	s := Pseudo(segs[0], l, l4len)
-	s = sumRange(segs, l.L4Off(), l.PktLen, s)
+	s = SumRange(segs, l.L4Off(), l.PktLen, s)
 	c := ^s
 	if c == 0 && l.L4Proto == header.ProtoUDP {
 		c = 0xffff
@@ -96,7 +96,7 @@ func VerifyL4(segs [][]byte, l *header.Layout) Status {
 		return Bad
 	}
 	s := Pseudo(segs[0], l, l.PktLen-l.L4Off())
-	if sumRange(segs, l.L4Off(), l.PktLen, s) == 0xffff {
+	if SumRange(segs, l.L4Off(), l.PktLen, s) == 0xffff {
 		return Good
 	}
 	return Bad
@@ -129,13 +129,13 @@ func Complete(segs [][]byte, start, offset, end int) bool {
 	if start < 0 || offset < 0 || start+offset+2 > len(segs[0]) || start+offset+2 > end {
 		return false
 	}
-	s := sumRange(segs, start, end, 0)
+	s := SumRange(segs, start, end, 0)
 	be.PutUint16(segs[0][start+offset:], ^s)
 	return true
 }
 
 // sumRange sums bytes [from, to) of the scatter list, added to initial.
-func sumRange(segs [][]byte, from, to int, initial uint16) uint16 {
+func SumRange(segs [][]byte, from, to int, initial uint16) uint16 {
 	s := initial
 	pos := 0
 	odd := false
