@@ -40,7 +40,8 @@ type Layout struct {
 	// header, 0 if none.
 	IPv6FragHdr int
 	// PktLen is the frame's length as its IP header states it (L2 plus IP
-	// total length), which may be less than the buffer (padding).
+	// total length), which may be less than the buffer (padding), or more
+	// than the first segment ParseHead was given.
 	PktLen int
 }
 
@@ -111,14 +112,24 @@ func MalformedReasons() []Malformed {
 // Parse walks a frame's headers. Frames that are neither IPv4 nor IPv6 parse
 // with L3None. It checks every length it relies on against the frame, so a
 // Layout it returns with OK can be used without further bounds checks.
-func Parse(b []byte) (Layout, Malformed) {
+func Parse(b []byte) (Layout, Malformed) { return ParseHead(b, len(b)) }
+
+// ParseHead parses the headers of a packet of pktLen bytes whose first
+// segment is b (a chained mbuf): the headers must lie in b, the lengths the
+// IP header states are checked against pktLen. The Layout's PktLen is the
+// packet's length as its IP header states it.
+func ParseHead(b []byte, pktLen int) (Layout, Malformed) {
 	var l Layout
+	if pktLen < len(b) {
+		b = b[:pktLen]
+	}
 	l2, et, ok := L2(b)
 	if !ok {
 		return l, ShortL2
 	}
-	l.L2Len, l.EtherType, l.PktLen = l2, et, len(b)
+	l.L2Len, l.EtherType, l.PktLen = l2, et, pktLen
 	rest := b[l2:]
+	restLen := pktLen - l2
 	switch et {
 	case EtherTypeIPv4:
 		ip := IPv4(rest)
@@ -129,7 +140,7 @@ func Parse(b []byte) (Layout, Malformed) {
 			return l, BadIPv4Version
 		case ip.HeaderLen() < IPv4MinLen || ip.HeaderLen() > len(ip):
 			return l, BadIPv4IHL
-		case int(ip.TotalLen()) < ip.HeaderLen() || int(ip.TotalLen()) > len(ip):
+		case int(ip.TotalLen()) < ip.HeaderLen() || int(ip.TotalLen()) > restLen:
 			return l, BadIPv4TotalLen
 		}
 		l.L3, l.L3Len, l.L4Proto = L3IPv4, ip.HeaderLen(), ip.Protocol()
@@ -144,11 +155,11 @@ func Parse(b []byte) (Layout, Malformed) {
 			return l, ShortIPv6
 		case ip[ipv6VerTCFlow]>>4 != 6:
 			return l, BadIPv6Version
-		case IPv6Len+int(ip.PayloadLen()) > len(ip):
+		case IPv6Len+int(ip.PayloadLen()) > restLen:
 			return l, BadIPv6PayloadLen
 		}
 		l.PktLen = l2 + IPv6Len + int(ip.PayloadLen())
-		e, ok := WalkIPv6(ip[:IPv6Len+int(ip.PayloadLen())])
+		e, ok := WalkIPv6(ip[:min(len(ip), IPv6Len+int(ip.PayloadLen()))])
 		if !ok {
 			return l, BadIPv6ExtChain
 		}
@@ -166,7 +177,9 @@ func Parse(b []byte) (Layout, Malformed) {
 	if l.Fragment && l.FragOffset != 0 {
 		return l, OK // no upper-layer header in a later fragment
 	}
-	l4 := b[l.L4Off():l.PktLen]
+	// The L4 header must be in b; the datagram may go on past it.
+	l4 := b[l.L4Off():min(len(b), l.PktLen)]
+	l4Total := l.PktLen - l.L4Off()
 	switch l.L4Proto {
 	case ProtoTCP:
 		t := TCP(l4)
@@ -182,7 +195,7 @@ func Parse(b []byte) (Layout, Malformed) {
 		if len(u) < UDPLen {
 			return l, ShortUDP
 		}
-		if !l.Fragment && (int(u.Length()) < UDPLen || int(u.Length()) > len(u)) {
+		if !l.Fragment && (int(u.Length()) < UDPLen || int(u.Length()) > l4Total) {
 			return l, BadUDPLength
 		}
 		l.L4Len = UDPLen
