@@ -53,10 +53,10 @@ func TestPerformer(t *testing.T) {
 		c    TxCaps
 		want Performer
 	}{
-		{TxTCPTSO, PerformHardware},   // net_tap does it
-		{TxTCPTSO6, PerformSoftware},  // only we do
-		{TxUDPTSO, PerformSoftware},   // only we do
-		{TxUDPCksum, PerformNone},     // not enabled
+		{TxTCPTSO, PerformHardware},  // net_tap does it
+		{TxTCPTSO6, PerformSoftware}, // only we do
+		{TxUDPTSO, PerformSoftware},  // only we do
+		{TxUDPCksum, PerformNone},    // not enabled
 		{TxIPv4Cksum, PerformHardware},
 	}
 	for _, c := range cases {
