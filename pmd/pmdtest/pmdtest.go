@@ -24,7 +24,7 @@ func Args(tag string) []string {
 	return []string{
 		"-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--single-file-segments",
 		"--file-prefix", fmt.Sprintf("opmd_test_%s_%d", tag, os.Getpid()),
-		"--log-level", "lib.eal:warning",
+		"--log-level", "*:warning",
 	}
 }
 
