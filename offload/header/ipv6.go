@@ -141,7 +141,17 @@ func WalkIPv6(b IPv6) (IPv6Ext, bool) {
 			if e.FragOff != 0 {
 				return e, false // two fragment headers
 			}
+			if len(b) < e.HeaderLen+IPv6FragmentLen {
+				return e, false
+			}
 			e.FragOff = e.HeaderLen
+			if IPv6Fragment(b[e.HeaderLen:]).Offset() != 0 {
+				// A later fragment: what follows is data, not headers.
+				e.LastNextHeader = e.HeaderLen
+				e.Proto = b[e.HeaderLen]
+				e.HeaderLen += IPv6FragmentLen
+				return e, true
+			}
 			n = IPv6FragmentLen
 		case ProtoAH:
 			if len(b) < e.HeaderLen+2 {

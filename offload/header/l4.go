@@ -76,6 +76,9 @@ func (b TCP) SetFlags(v uint8) { b[tcpFlags] = v }
 // SetChecksum sets the checksum field.
 func (b TCP) SetChecksum(v uint16) { be.PutUint16(b[TCPChecksumOff:], v) }
 
+// SetUrgent sets the urgent pointer.
+func (b TCP) SetUrgent(v uint16) { be.PutUint16(b[tcpUrgent:], v) }
+
 // TCPFields are what Encode writes.
 type TCPFields struct {
 	SrcPort, DstPort uint16

@@ -110,7 +110,10 @@ func TestWalkIPv6Fragment(t *testing.T) {
 	if f.Offset() != 1448 || !f.More() || f.ID() != 42 {
 		t.Fatalf("fragment %d %v %d", f.Offset(), f.More(), f.ID())
 	}
-	b[IPv6Len] = ProtoFragment // a second fragment header
+	// In a first fragment the headers go on: a second Fragment header
+	// there is refused.
+	IPv6Fragment(b[IPv6Len:]).Encode(ProtoFragment, 0, true, 42)
+	copy(b[IPv6Len+IPv6FragmentLen:], b[IPv6Len:IPv6Len+IPv6FragmentLen])
 	if _, ok := WalkIPv6(IPv6(b)); ok {
 		t.Fatal("two fragment headers accepted")
 	}
@@ -141,4 +144,24 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A later IPv6 fragment carries data after its Fragment header; the walk
+// must stop there even when the next-header byte names an extension.
+func TestWalkIPv6LaterFragment(t *testing.T) {
+	b := make([]byte, IPv6Len+IPv6FragmentLen+16)
+	IPv6(b).Encode(&IPv6Fields{PayloadLen: IPv6FragmentLen + 16, NextHeader: ProtoFragment, HopLimit: 1})
+	IPv6Fragment(b[IPv6Len:]).Encode(ProtoDestOpts, 1448, false, 7)
+	for i := IPv6Len + IPv6FragmentLen; i < len(b); i++ {
+		b[i] = 0xff // data that would not parse as an extension header
+	}
+	e, ok := WalkIPv6(IPv6(b))
+	if !ok || e.Proto != ProtoDestOpts || e.HeaderLen != IPv6Len+IPv6FragmentLen || e.FragOff != IPv6Len {
+		t.Fatalf("%+v %v", e, ok)
+	}
+	fr := append(make([]byte, 14), b...)
+	fr[12], fr[13] = 0x86, 0xdd
+	if l, m := Parse(fr); m != OK || !l.Fragment || l.FragOffset != 1448 || l.L4Len != 0 {
+		t.Fatalf("parse: %+v %v", l, m)
+	}
 }
