@@ -1,0 +1,685 @@
+package assembly
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/header"
+	"github.com/offloadpmd/offloadpmd/offload/pkt"
+)
+
+// GRO defaults and limits.
+const (
+	// DefaultGROFlows is the default number of flows held at once.
+	DefaultGROFlows = 64
+	// DefaultGROTimeout is how long a packet is held by default: at
+	// 10 Gb/s about 40 full-size segments, close to one 64 KiB packet.
+	DefaultGROTimeout = 50 * time.Microsecond
+	// DefaultGROMaxSegs is the default bound on segments per packet
+	// (Linux's UDP_GRO_CNT_MAX, applied to TCP too: it bounds the mbuf
+	// chain, and 64 KiB of 1448-byte segments is 45).
+	DefaultGROMaxSegs = 64
+	// MaxIPLen is the largest merged IP packet, header included: the
+	// IPv4 total length and the IPv6 payload length are 16 bits, and
+	// Linux's GRO_LEGACY_MAX_SIZE stops below 64 KiB.
+	MaxIPLen = 65535
+	// maxGROHeaders bounds the IP and L4 headers (options and extension
+	// headers included) a flow keeps to compare later segments with.
+	maxGROHeaders = 160
+)
+
+// GROConfig sizes a GRO engine. Start from DefaultGROConfig.
+type GROConfig struct {
+	// Flows is the size of the flow table: packets held at once. When it
+	// is full, a new flow flushes the oldest held packet.
+	Flows int
+	// Timeout: Flush lets go of a packet whose first segment arrived at
+	// least Timeout before now. 0 flushes everything at every Flush
+	// (merging within a burst only, Linux's end-of-NAPI-poll flush).
+	Timeout time.Duration
+	// MaxIPLen bounds a merged packet's IP length (header included),
+	// at most MaxIPLen. DPDK's max_lro_pkt_size minus the L2 header.
+	MaxIPLen int
+	// MaxSegs bounds the segments merged into one packet, at least 2.
+	MaxSegs int
+	// TCP and UDP turn TCP GRO (DPDK RX offload TCP_LRO) and UDP GRO on.
+	TCP, UDP bool
+}
+
+// DefaultGROConfig is TCP and UDP GRO with the default sizes.
+func DefaultGROConfig() GROConfig {
+	return GROConfig{
+		Flows:    DefaultGROFlows,
+		Timeout:  DefaultGROTimeout,
+		MaxIPLen: MaxIPLen,
+		MaxSegs:  DefaultGROMaxSegs,
+		TCP:      true,
+		UDP:      true,
+	}
+}
+
+// GROStats are a GRO engine's counters. In = Held + Merged + ΣPassed; a
+// held packet leaves once, counted in Flushed by reason.
+type GROStats struct {
+	// In counts inputs.
+	In uint64
+	// Held counts inputs that started a held packet.
+	Held uint64
+	// Merged counts inputs appended to a held packet.
+	Merged uint64
+	// Out counts packets of two or more segments that left.
+	Out uint64
+	// Passed counts inputs passed through, by reason.
+	Passed [numReasons]uint64
+	// Flushed counts held packets that left, by reason.
+	Flushed [numFlushReasons]uint64
+}
+
+// GRO is the TCP (IPv4, IPv6) and UDP receive-offload engine.
+//
+// It merges segments as Linux's tcp_gro_receive and udp_gro_receive do,
+// with one packet held per flow (L2 header, addresses, protocol, ports):
+//
+//   - only segments whose L4 checksum the caller verified Good, and, for
+//     IPv4, whose header checksum verifies;
+//   - only if equal to the held packet's first segment in: TTL or hop
+//     limit, ToS or traffic class, DF, IPv6 flow label, IP options or IPv6
+//     extension headers (hop-by-hop, destination options, routing without
+//     segments left); for IPv4, the IP ID follows the first one's by one
+//     per segment, or, with DF set, stays the same (RFC 6864); for TCP,
+//     ACK, window, data offset and reserved bits, options byte for byte
+//     (timestamps included), and flags other than CWR, FIN and PSH;
+//   - TCP: in order (sequence number = held end), not larger than the
+//     first segment's payload (the MSS), CWR only on a packet's first
+//     segment; a FIN or PSH segment is merged and ends the packet (DPDK
+//     refuses PSH; Linux merges it); SYN, RST and URG never merge;
+//   - UDP: a datagram of the first one's size is merged, a shorter one is
+//     merged and ends the packet, a larger one starts a new packet.
+//
+// Linux keys IPv6 flows on the flow label too; here a segment whose label
+// differs is of the same flow and flushes it, so that the two labels' packets
+// cannot overtake each other.
+//
+// A segment of a held flow that cannot be merged flushes the held packet
+// first, then is held itself if it may start one, or passes through, so a
+// flow's packets never overtake each other. A packet also leaves when a
+// further full segment would not fit (MaxIPLen, MaxSegs), when the Store
+// refuses to chain, on Flush after Timeout, when evicted from a full table,
+// and on FlushAll.
+//
+// Checksums: a merged packet leaves with complete, valid checksums. The
+// IPv4 header checksum is recomputed. The TCP or UDP checksum is combined
+// without reading a payload byte: a segment whose checksum verified has
+// payload sum −(pseudo-header + L4 header) (RFC 1071 §2; −x is ~x in one's
+// complement); the engine adds these sums, swapping the bytes of a payload
+// that starts at an odd offset of the merged payload (RFC 1071 §2(B)), and
+// completes the merged header's checksum with them. A segment whose
+// checksum was in fact bad leaves its error in the merged checksum rather
+// than hiding it. A UDP train over IPv4 without checksums (0) keeps 0.
+// Output.L4Csum is Good for every held packet.
+type GRO struct {
+	store pkt.Store
+	cfg   GROConfig
+	slots slots
+	flows []flow
+	segs  [][]byte // scratch for Store.Segs
+	stats GROStats
+}
+
+// flowKey is what makes segments one flow: Linux compares the MAC header
+// (VLAN tags included), addresses, protocol and ports.
+type flowKey struct {
+	l2    [header.MaxL2Len]byte
+	l2len uint8
+	l3    header.L3
+	proto uint8
+	ports uint32
+	addrs [32]byte // source then destination; IPv4 uses the first 8
+}
+
+func (k *flowKey) hash() uint32 {
+	h := mix64(uint64(k.proto)<<32|uint64(k.ports), binary.LittleEndian.Uint64(k.addrs[0:]))
+	h = mix64(h, binary.LittleEndian.Uint64(k.addrs[8:]))
+	h = mix64(h, binary.LittleEndian.Uint64(k.addrs[16:]))
+	h = mix64(h, binary.LittleEndian.Uint64(k.addrs[24:]))
+	return uint32(h)
+}
+
+// IPv4 ID sequences (Linux's flush_id and is_atomic).
+const (
+	idUnknown   = iota // one segment: not known yet
+	idIncrement        // +1 per segment
+	idFixed            // the same in every segment (DF set)
+)
+
+// flow is a held packet.
+type flow struct {
+	key     flowKey
+	h       pkt.Handle
+	start   int64 // when its first segment arrived
+	hdr     [maxGROHeaders]byte
+	l3len   uint8
+	l4len   uint8
+	segs    uint16
+	segSize uint16 // payload of the first segment
+	payLen  int32  // payload held
+	seqNext uint32 // TCP: the sequence number that comes next
+	addrSum uint16 // sum of the pseudo-header's addresses
+	paySum  uint16 // sum of the payload held
+	flagsOr uint8  // FIN and PSH of the segments merged
+	idMode  uint8
+	noCsum  bool // UDP over IPv4 without checksum
+}
+
+func (f *flow) ip() []byte  { return f.hdr[:f.l3len] }
+func (f *flow) l4() []byte  { return f.hdr[f.l3len : int(f.l3len)+int(f.l4len)] }
+func (f *flow) tcp() bool   { return f.key.proto == header.ProtoTCP }
+func (f *flow) hdrLen() int { return int(f.l3len) + int(f.l4len) }
+
+// segment is the input being looked at.
+type segment struct {
+	h      pkt.Handle
+	b      []byte // first segment
+	l      header.Layout
+	key    flowKey
+	hash   uint32
+	payLen int
+}
+
+// NewGRO makes a GRO engine working through store. All its memory is
+// allocated here.
+func NewGRO(store pkt.Store, cfg GROConfig) (*GRO, error) {
+	switch {
+	case cfg.Flows < 1 || cfg.Flows > 1<<20:
+		return nil, fmt.Errorf("%w: gro flows %d, want 1 to %d", ErrConfig, cfg.Flows, 1<<20)
+	case cfg.Timeout < 0:
+		return nil, fmt.Errorf("%w: gro timeout %v", ErrConfig, cfg.Timeout)
+	case cfg.MaxIPLen < header.IPv6Len+header.TCPMinLen+1 || cfg.MaxIPLen > MaxIPLen:
+		return nil, fmt.Errorf("%w: gro max ip length %d, want at most %d", ErrConfig, cfg.MaxIPLen, MaxIPLen)
+	case cfg.MaxSegs < 2 || cfg.MaxSegs > 0xffff:
+		return nil, fmt.Errorf("%w: gro max segments %d, want 2 to 65535", ErrConfig, cfg.MaxSegs)
+	case store == nil:
+		return nil, fmt.Errorf("%w: no store", ErrConfig)
+	}
+	return &GRO{
+		store: store,
+		cfg:   cfg,
+		slots: newSlots(cfg.Flows),
+		flows: make([]flow, cfg.Flows),
+		segs:  make([][]byte, 0, 2*cfg.MaxSegs),
+	}, nil
+}
+
+// Config is the engine's configuration.
+func (g *GRO) Config() GROConfig { return g.cfg }
+
+// Stats returns the counters.
+func (g *GRO) Stats() GROStats { return g.stats }
+
+// Held is the number of packets held.
+func (g *GRO) Held() int { return g.slots.used }
+
+// Receive takes a burst. It writes in v[i] what became of in[i] and
+// appends to out, from out[0], the packets that leave, in order; it
+// returns how many. out must have room for 2*len(in) (an input can flush
+// its flow's held packet and pass through itself), v for len(in); Receive
+// panics otherwise. now is the time in nanoseconds, non-decreasing across
+// calls. Call Flush after each burst, and when there is none, so that held
+// packets leave in time.
+func (g *GRO) Receive(now int64, in []Input, v []Verdict, out []Output) int {
+	if len(v) < len(in) || len(out) < 2*len(in) {
+		panic("assembly: GRO.Receive: verdicts or outputs too short for the burst")
+	}
+	n := 0
+	for i := range in {
+		v[i], n = g.receive(now, &in[i], out, n)
+	}
+	return n
+}
+
+// Flush lets go of the packets held for Timeout or longer at now, oldest
+// first, into out; it returns how many. If out is filled, call again.
+func (g *GRO) Flush(now int64, out []Output) int {
+	n := 0
+	for n < len(out) && g.slots.oldest != none {
+		i := g.slots.oldest
+		if now-g.flows[i].start < int64(g.cfg.Timeout) {
+			break
+		}
+		n = g.flush(i, FlushTimeout, out, n)
+	}
+	return n
+}
+
+// FlushAll lets go of every held packet, oldest first, into out; it
+// returns how many. If out is filled, call again until it returns 0.
+func (g *GRO) FlushAll(out []Output) int {
+	n := 0
+	for n < len(out) && g.slots.oldest != none {
+		n = g.flush(g.slots.oldest, FlushAll, out, n)
+	}
+	return n
+}
+
+func (g *GRO) receive(now int64, p *Input, out []Output, n int) (Verdict, int) {
+	g.stats.In++
+	var s segment
+	if r := g.classify(p, &s); r != ReasonNone {
+		return g.pass(p, r, out, n)
+	}
+	fi := g.lookup(&s)
+	if fi != none {
+		f := &g.flows[fi]
+		why := FlushUnmergeable
+		if r := unmergeable(p, &s); r == ReasonNone {
+			why = g.mergeable(f, &s)
+			if why == FlushNone {
+				if g.merge(f, &s) {
+					g.stats.Merged++
+					if why = g.complete(f, &s); why != FlushNone {
+						n = g.flush(fi, why, out, n)
+					}
+					return Verdict{Fate: Merged}, n
+				}
+				why = FlushSize // the Store refused to chain
+			}
+		}
+		n = g.flush(fi, why, out, n)
+	}
+	if r := unholdable(p, &s); r != ReasonNone {
+		return g.pass(p, r, out, n)
+	}
+	n = g.hold(now, &s, out, n)
+	return Verdict{Fate: Held}, n
+}
+
+func (g *GRO) pass(p *Input, r Reason, out []Output, n int) (Verdict, int) {
+	g.stats.Passed[r]++
+	out[n] = Output{Pkt: p.Pkt, Segs: 1, L4Csum: p.L4Csum}
+	return Verdict{Fate: Passed, Reason: r}, n + 1
+}
+
+// classify reads the input's headers and key. A reason other than
+// ReasonNone means the packet cannot belong to a GRO flow at all.
+func (g *GRO) classify(p *Input, s *segment) Reason {
+	s.h = p.Pkt
+	g.segs = g.store.Segs(p.Pkt, g.segs[:0])
+	if len(g.segs) == 0 {
+		return ReasonMalformed
+	}
+	s.b, s.l = g.segs[0], p.Layout
+	parsed := s.l.L3 == header.L3None
+	if parsed {
+		l, m := header.ParseHead(s.b, g.store.Len(p.Pkt))
+		if m != header.OK {
+			return ReasonMalformed
+		}
+		s.l = l
+	}
+	if s.l.L3 != header.L3IPv4 && s.l.L3 != header.L3IPv6 {
+		return ReasonNotIP
+	}
+	if s.l.Fragment || s.l.IPv6FragHdr != 0 {
+		return ReasonFragment
+	}
+	switch s.l.L4Proto {
+	case header.ProtoTCP:
+		if !g.cfg.TCP {
+			return ReasonDisabled
+		}
+	case header.ProtoUDP:
+		if !g.cfg.UDP {
+			return ReasonDisabled
+		}
+	default:
+		return ReasonNotTCPUDP
+	}
+	if !parsed && !g.fits(s) {
+		return ReasonMalformed
+	}
+	if s.l.L3Len+s.l.L4Len > maxGROHeaders {
+		return ReasonHeadersTooLong
+	}
+	ip := s.b[s.l.L2Len:s.l.L4Off()]
+	k := &s.key
+	k.l2len, k.l3, k.proto = uint8(s.l.L2Len), s.l.L3, s.l.L4Proto
+	copy(k.l2[:], s.b[:s.l.L2Len])
+	if s.l.L3 == header.L3IPv4 {
+		v4 := header.IPv4(ip)
+		if checksum.VerifyIPv4(v4) != checksum.Good {
+			return ReasonBadIPChecksum
+		}
+		copy(k.addrs[:], v4.Addrs())
+	} else {
+		if nh, ok := ipv6ExtMergeable(ip); !ok {
+			return ReasonExtHeader
+		} else if nh != s.l.L4Proto {
+			return ReasonMalformed // a Layout that disagrees with the header
+		}
+		copy(k.addrs[:], header.IPv6(ip).Addrs())
+	}
+	l4 := s.b[s.l.L4Off():]
+	if s.l.L4Proto == header.ProtoTCP {
+		k.ports = uint32(header.TCP(l4).SrcPort())<<16 | uint32(header.TCP(l4).DstPort())
+	} else {
+		k.ports = uint32(header.UDP(l4).SrcPort())<<16 | uint32(header.UDP(l4).DstPort())
+	}
+	s.hash = k.hash()
+	s.payLen = s.l.PktLen - s.l.PayloadOff()
+	return ReasonNone
+}
+
+// fits checks a Layout against the packet, so that one the caller computed
+// is as safe to use as one Parse returned.
+func (g *GRO) fits(s *segment) bool {
+	l := &s.l
+	if l.L2Len < header.EthernetLen || l.L2Len > header.MaxL2Len ||
+		l.PayloadOff() > len(s.b) || l.PktLen < l.PayloadOff() || l.PktLen > g.store.Len(s.h) {
+		return false
+	}
+	ip := s.b[l.L2Len:]
+	if l.L3 == header.L3IPv4 {
+		v4 := header.IPv4(ip)
+		if l.L3Len < header.IPv4MinLen || !v4.IsValid(l.PktLen-l.L2Len) || v4.HeaderLen() != l.L3Len ||
+			int(v4.TotalLen()) != l.PktLen-l.L2Len || v4.Protocol() != l.L4Proto {
+			return false
+		}
+	} else {
+		v6 := header.IPv6(ip)
+		if l.L3Len < header.IPv6Len || !v6.IsValid(l.PktLen-l.L2Len) ||
+			header.IPv6Len+int(v6.PayloadLen()) != l.PktLen-l.L2Len {
+			return false
+		}
+	}
+	l4 := s.b[l.L4Off():]
+	if l.L4Proto == header.ProtoTCP {
+		return l.L4Len >= header.TCPMinLen && header.TCP(l4).HeaderLen() == l.L4Len
+	}
+	return l.L4Len == header.UDPLen
+}
+
+// IPv6 extension header fields (RFC 8200 §4.3–4.6).
+const (
+	extNextHeader       = 0 // next header, every extension header
+	extLen              = 1 // length in 8-octet units, not counting the first 8
+	extUnit             = 8
+	routingSegmentsLeft = 3 // Routing header: segments left
+)
+
+// ipv6ExtMergeable reports whether the IPv6 header ip (extension headers
+// included, up to the upper layer) has only extension headers GRO merges
+// across: hop-by-hop and destination options, and routing headers with no
+// segments left (with segments left, the pseudo-header's destination is
+// the final one, RFC 8200 §8.1, not the one in the header). nh is the
+// upper-layer protocol the chain names.
+func ipv6ExtMergeable(ip []byte) (nh uint8, ok bool) {
+	nh, off := header.IPv6(ip).NextHeader(), header.IPv6Len
+	for off < len(ip) {
+		if off+extUnit > len(ip) {
+			return nh, false
+		}
+		switch nh {
+		case header.ProtoHopByHop, header.ProtoDestOpts:
+		case header.ProtoRouting:
+			if ip[off+routingSegmentsLeft] != 0 {
+				return nh, false
+			}
+		default:
+			return nh, false
+		}
+		nh = ip[off+extNextHeader]
+		off += (int(ip[off+extLen]) + 1) * extUnit
+	}
+	return nh, off == len(ip)
+}
+
+func (g *GRO) lookup(s *segment) int32 {
+	for i := g.slots.first(s.hash); i != none; i = g.slots.next[i] {
+		if g.slots.hash[i] == s.hash && g.flows[i].key == s.key {
+			return i
+		}
+	}
+	return none
+}
+
+// unmergeable is why a packet of a flow can neither merge nor be held.
+func unmergeable(p *Input, s *segment) Reason {
+	if p.L4Csum != checksum.Good {
+		return ReasonChecksum
+	}
+	if s.l.L4Proto == header.ProtoUDP && int(header.UDP(s.b[s.l.L4Off():]).Length()) != s.l.PktLen-s.l.L4Off() {
+		return ReasonUDPLength
+	}
+	if s.payLen == 0 {
+		return ReasonNoPayload
+	}
+	return ReasonNone
+}
+
+// tcpFinal are the flags that end a packet (Linux's out_check_final):
+// a segment with them is merged last, or not held.
+const tcpFinal = header.TCPFlagURG | header.TCPFlagPSH | header.TCPFlagRST | header.TCPFlagSYN | header.TCPFlagFIN
+
+// unholdable is why a packet cannot start a held packet.
+func unholdable(p *Input, s *segment) Reason {
+	if r := unmergeable(p, s); r != ReasonNone {
+		return r
+	}
+	if s.l.L4Proto == header.ProtoTCP && header.TCP(s.b[s.l.L4Off():]).Flags()&tcpFinal != 0 {
+		return ReasonTCPFlags
+	}
+	return ReasonNone
+}
+
+// tcpFlagWord is the offset of the TCP header's 32-bit word of data
+// offset, reserved bits, control bits and window (RFC 9293 §3.1), Linux's
+// tcp_flag_word: all of it must match but CWR, FIN and PSH.
+const tcpFlagWord = 12
+
+const flagWordMayDiffer = uint32(header.TCPFlagCWR|header.TCPFlagFIN|header.TCPFlagPSH) << 16
+
+func flagWord(t header.TCP) uint32 { return be.Uint32(t[tcpFlagWord:]) }
+
+// mergeable checks s against f's held packet: FlushNone if s may be
+// appended, else why f must leave first.
+func (g *GRO) mergeable(f *flow, s *segment) FlushReason {
+	if int(f.l3len) != s.l.L3Len || int(f.l4len) != s.l.L4Len {
+		return FlushMismatch
+	}
+	ip := s.b[s.l.L2Len:s.l.L4Off()]
+	if f.key.l3 == header.L3IPv4 {
+		if !ipv4Mergeable(f, header.IPv4(ip)) {
+			return FlushMismatch
+		}
+	} else {
+		h, n := header.IPv6(f.ip()), header.IPv6(ip)
+		if h.TrafficClass() != n.TrafficClass() || h.FlowLabel() != n.FlowLabel() ||
+			h.HopLimit() != n.HopLimit() || h.NextHeader() != n.NextHeader() ||
+			!bytes.Equal(h[header.IPv6Len:], n[header.IPv6Len:]) {
+			return FlushMismatch
+		}
+	}
+	l4 := s.b[s.l.L4Off():s.l.PayloadOff()]
+	if f.tcp() {
+		h, n := header.TCP(f.l4()), header.TCP(l4)
+		if n.Flags()&header.TCPFlagCWR != 0 || (flagWord(h)^flagWord(n))&^flagWordMayDiffer != 0 ||
+			h.Ack() != n.Ack() || !bytes.Equal(h.Options(), n.Options()) {
+			return FlushMismatch
+		}
+		if n.Seq() != f.seqNext {
+			return FlushOrder
+		}
+	} else if f.noCsum != (header.UDP(l4).Checksum() == 0) {
+		return FlushMismatch
+	}
+	if s.payLen > int(f.segSize) {
+		return FlushLarger
+	}
+	if int(f.segs) >= g.cfg.MaxSegs || f.hdrLen()+int(f.payLen)+s.payLen > g.cfg.MaxIPLen {
+		return FlushSize
+	}
+	return FlushNone
+}
+
+// ipv4Mergeable compares an IPv4 header with the held one's.
+func ipv4Mergeable(f *flow, n header.IPv4) bool {
+	h := header.IPv4(f.ip())
+	df := h.Flags() & header.IPv4FlagDF
+	if h.TOS() != n.TOS() || h.TTL() != n.TTL() || df != n.Flags()&header.IPv4FlagDF ||
+		!bytes.Equal(h.Options(), n.Options()) {
+		return false
+	}
+	switch d := n.ID() - h.ID(); f.idMode {
+	case idUnknown:
+		return d == 1 || d == 0 && df != 0
+	case idIncrement:
+		return d == f.segs
+	default:
+		return d == 0
+	}
+}
+
+// paySum is the sum of a verified segment's payload, from its headers:
+// −(pseudo-header + L4 header).
+func paySum(addrSum uint16, proto uint8, l4hdr []byte, l4len int) uint16 {
+	ps := checksum.Add(checksum.Add(addrSum, uint16(proto)), uint16(l4len))
+	return ^checksum.Sum(l4hdr, ps)
+}
+
+// merge appends s to f's packet; false if the Store refused.
+func (g *GRO) merge(f *flow, s *segment) bool {
+	if f.segs == 1 { // the held segment's Ethernet padding goes first
+		if x := g.store.Len(f.h) - int(f.key.l2len) - f.hdrLen() - int(f.payLen); x > 0 {
+			g.store.Trim(f.h, x)
+		}
+	}
+	if x := g.store.Len(s.h) - s.l.PktLen; x > 0 {
+		g.store.Trim(s.h, x)
+	}
+	// Read what is needed of s before Append consumes it.
+	l4 := s.b[s.l.L4Off():s.l.PayloadOff()]
+	ps := paySum(f.addrSum, f.key.proto, l4, s.l.PktLen-s.l.L4Off())
+	if f.payLen%2 == 1 {
+		ps = ps<<8 | ps>>8
+	}
+	var flags uint8
+	if f.tcp() {
+		flags = header.TCP(l4).Flags() & (header.TCPFlagFIN | header.TCPFlagPSH)
+	}
+	idMode := f.idMode
+	if f.key.l3 == header.L3IPv4 && idMode == idUnknown {
+		idMode = idIncrement
+		if header.IPv4(s.b[s.l.L2Len:]).ID() == header.IPv4(f.ip()).ID() {
+			idMode = idFixed
+		}
+	}
+	if !g.store.Append(f.h, s.h, s.l.PayloadOff()) {
+		return false
+	}
+	f.idMode = idMode
+	f.paySum = checksum.Add(f.paySum, ps)
+	f.payLen += int32(s.payLen)
+	f.segs++
+	f.seqNext += uint32(s.payLen) // unused for UDP
+	f.flagsOr |= flags
+	return true
+}
+
+// complete is why f must leave right after s was merged, or FlushNone.
+func (g *GRO) complete(f *flow, s *segment) FlushReason {
+	switch {
+	case f.flagsOr != 0:
+		return FlushFlags
+	case s.payLen < int(f.segSize):
+		return FlushShort
+	case int(f.segs) >= g.cfg.MaxSegs || f.hdrLen()+int(f.payLen)+int(f.segSize) > g.cfg.MaxIPLen:
+		return FlushSize // no further full segment fits
+	}
+	return FlushNone
+}
+
+// hold makes s the first segment of a held packet, evicting the oldest
+// held packet if the table is full.
+func (g *GRO) hold(now int64, s *segment, out []Output, n int) int {
+	if g.slots.full() {
+		n = g.flush(g.slots.oldest, FlushEvict, out, n)
+	}
+	i := g.slots.alloc(s.hash)
+	f := &g.flows[i]
+	f.key, f.h, f.start = s.key, s.h, now
+	f.l3len, f.l4len = uint8(s.l.L3Len), uint8(s.l.L4Len)
+	copy(f.hdr[:], s.b[s.l.L2Len:s.l.PayloadOff()])
+	f.segs, f.segSize, f.payLen = 1, uint16(s.payLen), int32(s.payLen)
+	f.flagsOr, f.idMode, f.noCsum = 0, idUnknown, false
+	l4 := f.l4()
+	if f.key.l3 == header.L3IPv4 {
+		f.addrSum = checksum.Sum(header.IPv4(f.ip()).Addrs(), 0)
+	} else {
+		f.addrSum = checksum.Sum(header.IPv6(f.ip()).Addrs(), 0)
+	}
+	f.paySum = paySum(f.addrSum, f.key.proto, l4, s.l.PktLen-s.l.L4Off())
+	if f.tcp() {
+		f.seqNext = header.TCP(l4).Seq() + uint32(s.payLen)
+	} else {
+		f.noCsum = header.UDP(l4).Checksum() == 0
+	}
+	g.stats.Held++
+	return n
+}
+
+// flush writes flow i's packet to out[n], finished, and frees the entry.
+func (g *GRO) flush(i int32, why FlushReason, out []Output, n int) int {
+	out[n] = g.finish(&g.flows[i], why)
+	g.stats.Flushed[why]++
+	g.flows[i].h = pkt.Nil
+	g.slots.release(i)
+	return n + 1
+}
+
+// finish fixes the headers of a merged packet: IP length and IPv4 header
+// checksum, TCP flags, UDP length, and the L4 checksum from the summed
+// payload.
+func (g *GRO) finish(f *flow, why FlushReason) Output {
+	o := Output{Pkt: f.h, Segs: f.segs, L4Csum: checksum.Good, Flush: why}
+	if f.segs == 1 {
+		return o
+	}
+	g.stats.Out++
+	o.SegSize = f.segSize
+	g.segs = g.store.Segs(f.h, g.segs[:0])
+	ip := g.segs[0][f.key.l2len:]
+	l3, l4len := int(f.l3len), int(f.l4len)+int(f.payLen)
+	if f.key.l3 == header.L3IPv4 {
+		v4 := header.IPv4(ip)
+		v4.SetTotalLen(uint16(l3 + l4len))
+		checksum.SetIPv4(v4)
+		o.Kind = KindTCPv4
+	} else {
+		header.IPv6(ip).SetPayloadLen(uint16(l3 - header.IPv6Len + l4len))
+		o.Kind = KindTCPv6
+	}
+	hdr := ip[l3 : l3+int(f.l4len)]
+	pseudo := checksum.Add(checksum.Add(f.addrSum, uint16(f.key.proto)), uint16(l4len))
+	if f.tcp() {
+		t := header.TCP(hdr)
+		t.SetFlags(t.Flags() | f.flagsOr)
+		t.SetChecksum(0)
+		t.SetChecksum(^checksum.Add(checksum.Sum(hdr, pseudo), f.paySum))
+		return o
+	}
+	o.Kind = KindUDPL4
+	u := header.UDP(hdr)
+	u.SetLength(uint16(l4len))
+	if !f.noCsum {
+		u.SetChecksum(0)
+		c := ^checksum.Add(checksum.Sum(hdr, pseudo), f.paySum)
+		if c == 0 {
+			c = 0xffff // RFC 768: a computed 0 is sent as all ones
+		}
+		u.SetChecksum(c)
+	}
+	return o
+}
