@@ -24,6 +24,7 @@ func tapPort(t *testing.T, vdev, iface string) *pmd.EthPort {
 // forwarding between the two ports carries ARP and ICMP both ways.
 func TestTapPingAcrossNamespaces(t *testing.T) {
 	pmdtest.Need(t)
+	pmdtest.Tun(t)
 	nsA := pmdtest.Netns(t, "opmd-t-ping-a")
 	nsB := pmdtest.Netns(t, "opmd-t-ping-b")
 	pool := pmdtest.Pool(t, 4096, 0)
@@ -68,7 +69,7 @@ func TestTapPingAcrossNamespaces(t *testing.T) {
 // start is reported with its name and the reason.
 func TestTapPortThatCannotStart(t *testing.T) {
 	pmdtest.Need(t)
-	pmdtest.Root(t)
+	pmdtest.Tun(t)
 	pool := pmdtest.Pool(t, 2048, 0)
 	p := tapPort(t, "net_tap_gone0", "opmdgone0")
 	defer p.Close()

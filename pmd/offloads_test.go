@@ -66,7 +66,7 @@ func TestConfigureEnablesOnlyAdvertised(t *testing.T) {
 		t.Errorf("net_null enabled rx [%v] tx [%v], want none", null.RxOffloads(), null.TxOffloads())
 	}
 
-	pmdtest.Root(t)
+	pmdtest.Tun(t)
 	tap, err := pmd.ProbeVdev("net_tap_off0,iface=opmdoff0")
 	if err != nil {
 		t.Fatal(err)

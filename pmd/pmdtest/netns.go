@@ -53,3 +53,13 @@ func InNetns(ns string, name string, args ...string) (string, error) {
 	}
 	return string(out), nil
 }
+
+// Tun skips t where the kernel offers no TUN/TAP device (a container
+// without /dev/net/tun): DPDK's net_tap and our vnet-hdr ports need it.
+func Tun(t testing.TB) {
+	t.Helper()
+	Root(t)
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skipf("no TUN/TAP here: %v", err)
+	}
+}
