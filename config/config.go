@@ -87,6 +87,15 @@ type Config struct {
 
 	RxOffloads, TxOffloads uint64   // --rx-offloads, --tx-offloads masks
 	RxOffloadNames         []string // --enable-* flags, by DPDK offload name
+	// Capabilities to enable by name, in hardware where the device does
+	// them and in software otherwise (--rx-caps, --tx-caps), and those to
+	// perform in software even where the device could (--sw-rx, --sw-tx).
+	RxCaps, TxCaps []string
+	SwRx, SwTx     []string
+
+	GROTimeoutUs  uint // --gro-timeout
+	GROFlows      uint // --gro-flows
+	ReassTimeoutS uint // --reassembly-timeout
 
 	EthPeers map[uint16]net.HardwareAddr
 
@@ -134,6 +143,9 @@ func Defaults() Config {
 		TxUDPSrc:      9,
 		TxUDPDst:      9,
 		LogLevel:      "info",
+		GROTimeoutUs:  50,
+		GROFlows:      64,
+		ReassTimeoutS: 30,
 		EthPeers:      map[uint16]net.HardwareAddr{},
 	}
 }

@@ -241,6 +241,20 @@ func init() {
 			set: func(c *Config, v string) error { c.StatsJSON = v; return nil }},
 		{name: "busy-poll", usage: "--busy-poll: never back off on an idle port (for benchmarks).",
 			set: flag(func(c *Config) { c.BusyPoll = true })},
+		{name: "rx-caps", arg: needArg, usage: "--rx-caps=NAME[,NAME...]: enable RX capabilities by name (ipv4_cksum, tcp_cksum, udp_cksum, tcp_lro, udp_gro, ipv4_reassembly, ...): in hardware where the device does them, in software otherwise.",
+			set: func(c *Config, v string) error { c.RxCaps = append(c.RxCaps, splitNames(v)...); return nil }},
+		{name: "tx-caps", arg: needArg, usage: "--tx-caps=NAME[,NAME...]: enable TX capabilities by name (ipv4_cksum, tcp_cksum, udp_cksum, tcp_tso, tcp_tso6, udp_tso, udp_tso6, ufo, ...).",
+			set: func(c *Config, v string) error { c.TxCaps = append(c.TxCaps, splitNames(v)...); return nil }},
+		{name: "sw-rx", arg: needArg, usage: "--sw-rx=NAME[,NAME...]: perform these RX capabilities in software even where the device could.",
+			set: func(c *Config, v string) error { c.SwRx = append(c.SwRx, splitNames(v)...); return nil }},
+		{name: "sw-tx", arg: needArg, usage: "--sw-tx=NAME[,NAME...]: perform these TX capabilities in software even where the device could (testpmd's `csum set X sw`).",
+			set: func(c *Config, v string) error { c.SwTx = append(c.SwTx, splitNames(v)...); return nil }},
+		{name: "gro-timeout", arg: needArg, usage: "--gro-timeout=US: how long GRO holds a packet, in microseconds (default 50).",
+			set: uintArgCfg(func(c *Config) *uint { return &c.GROTimeoutUs }, 1, 10_000_000)},
+		{name: "gro-flows", arg: needArg, usage: "--gro-flows=N: flows each stream's GRO table holds (default 64).",
+			set: uintArgCfg(func(c *Config) *uint { return &c.GROFlows }, 1, 1<<16)},
+		{name: "reassembly-timeout", arg: needArg, usage: "--reassembly-timeout=S: how long reassembly waits for a datagram's fragments, in seconds (default 30).",
+			set: uintArgCfg(func(c *Config) *uint { return &c.ReassTimeoutS }, 1, 3600)},
 		{name: "rx-bursts", arg: needArg, usage: "--rx-bursts=N: a poll takes up to N back-to-back full RX bursts before the engine runs (default 1, as testpmd). More amortises the cgo crossing but keeps more mbufs in flight; measure before raising it.",
 			set: u16Arg(func(c *Config) *uint16 { return &c.RxBursts }, 1, 16)},
 		{name: "run-time", arg: needArg, usage: "--run-time=SECONDS: forward for SECONDS, then stop and exit as on SIGINT.",
@@ -368,6 +382,16 @@ func u16Arg(field func(*Config) *uint16, lo, hi uint64) func(*Config, string) er
 		*field(c) = uint16(n)
 		return err
 	}
+}
+
+func splitNames(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func parseU16s(v string) ([]uint16, error) {

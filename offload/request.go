@@ -44,6 +44,9 @@ const (
 	numTasks
 )
 
+// NumTasks is the number of Task values, TaskNone included.
+const NumTasks = int(numTasks)
+
 var taskNames = [numTasks]string{"none", "esp_encrypt", "digest", "tso", "uso", "ufo", "ipv4_cksum", "l4_cksum"}
 
 func (t Task) String() string {
@@ -103,6 +106,7 @@ const (
 	RefSCTPUnsupported
 	RefUnsupportedFlags
 	RefDisabled
+	RefNoPerformer // enabled, but neither the device nor software does it
 	// A virtio_net_hdr that does not describe its frame.
 	RefVirtioCsumOutside     // csum_start/csum_offset outside the frame
 	RefVirtioCsumNotL4       // NEEDS_CSUM not at the TCP or UDP checksum
@@ -203,30 +207,56 @@ func (b *Batch) Refused() (Refusal, *Step) {
 // Tasks lists the batch's steps.
 func (b *Batch) Tasks() []Step { return b.Steps[:b.N] }
 
-func (b *Batch) add(t *Table, task Task, c TxCaps) {
+// Who decides what in Decode: the requesting side's enabled capabilities
+// say whether a task may be asked for at all; the egress device's
+// configured hardware offloads say whether it does the task; software
+// does the rest.
+type performers struct {
+	allowed TxCaps
+	hw      TxCaps
+}
+
+func (p performers) step(task Task, c TxCaps) Step {
 	s := Step{Task: task, Cap: c}
-	switch t.TxBy(c) {
-	case PerformHardware:
+	switch {
+	case p.allowed&c == 0:
+		s.Verdict, s.Refusal = Refused, RefDisabled
+	case p.hw&c != 0:
 		s.Verdict = Hardware
-	case PerformSoftware:
+	case SoftwareTx&c != 0:
 		s.Verdict = Software
 	default:
-		s.Verdict, s.Refusal = Refused, RefDisabled
+		s.Verdict, s.Refusal = Refused, RefNoPerformer
 	}
-	b.Steps[b.N] = s
+	return s
+}
+
+func (b *Batch) add(p performers, task Task, c TxCaps) {
+	b.Steps[b.N] = p.step(task, c)
 	b.N++
 }
 
-// Decode checks a packet's TX request against its headers and the egress
-// port's table and fills b with the tasks in order. frame holds the
-// packet's headers (the first segment); pktLen is its whole length; mtu is
-// the egress IP MTU. It never reads past frame.
+// DecodeFor is Decode for a request checked against one port's table: its
+// enabled capabilities are what may be asked, its device offloads what
+// hardware does.
+func DecodeFor(r *Request, frame []byte, pktLen int, mtu int, t *Table, b *Batch) {
+	Decode(r, frame, pktLen, mtu, t.EnabledTx(), t.DeviceTx(), b)
+}
+
+// Decode checks a packet's TX request against its headers and fills b with
+// the tasks in order. frame holds the packet's headers (the first segment);
+// pktLen is its whole length; mtu is the egress IP MTU. allowed are the
+// capabilities the requesting side enabled (a task outside them is refused
+// as disabled); hw are the egress device's configured hardware offloads (a
+// task in them is left to the device; software does the others). It never
+// reads past frame and allocates nothing.
 //
 // A request is refused for anything rte_validate_tx_offload rejects, for
 // lengths that lie outside the packet or disagree with its headers, for a
-// segment size of 0 or one the MTU cannot carry, and for a task the table
-// does not enable.
-func Decode(r *Request, frame []byte, pktLen int, mtu int, t *Table, b *Batch) {
+// segment size of 0 or one the MTU cannot carry, and for a task that is
+// not enabled.
+func Decode(r *Request, frame []byte, pktLen int, mtu int, allowed, hw TxCaps, b *Batch) {
+	t := performers{allowed, hw}
 	*b = Batch{}
 	f := r.OlFlags
 	seg := f&(OlTxTCPSeg|OlTxUDPSeg) != 0 || r.UFO

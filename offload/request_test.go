@@ -100,7 +100,7 @@ func TestDecodeBatches(t *testing.T) {
 	}
 	for _, c := range cases {
 		var b Batch
-		Decode(&c.r, c.frame, len(c.frame), 1500, tab, &b)
+		DecodeFor(&c.r, c.frame, len(c.frame), 1500, tab, &b)
 		if r, _ := b.Refused(); r != RefusalNone {
 			t.Errorf("%s: refused %v (%v)", c.name, r, b.Malformed)
 			continue
@@ -161,7 +161,7 @@ func TestDecodeRefusals(t *testing.T) {
 			pl = len(c.frame)
 		}
 		var b Batch
-		Decode(&c.r, c.frame, pl, c.mtu, c.table, &b)
+		DecodeFor(&c.r, c.frame, pl, c.mtu, c.table, &b)
 		got, step := b.Refused()
 		if got != c.want {
 			t.Errorf("%s: refusal %v, want %v", c.name, got, c.want)
@@ -177,7 +177,7 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 	f := pkt(t, true, false, 64000, false)
 	r := req(t, f, OlTxIPv6|OlTxTCPCksum|OlTxTCPSeg, 1428)
 	var b Batch
-	if n := testing.AllocsPerRun(100, func() { Decode(&r, f, len(f), 1500, tab, &b) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { DecodeFor(&r, f, len(f), 1500, tab, &b) }); n != 0 {
 		t.Fatalf("%.1f allocations", n)
 	}
 }
@@ -192,7 +192,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frame []byte, flags uint64, l2, l3, l4, segsz uint16, ufo bool, mtu int) {
 		r := Request{OlFlags: flags, L2Len: l2, L3Len: l3, L4Len: l4, TSOSegsz: segsz, UFO: ufo}
 		var b Batch
-		Decode(&r, frame, len(frame), mtu, tab, &b)
+		DecodeFor(&r, frame, len(frame), mtu, tab, &b)
 		if ref, _ := b.Refused(); ref == RefusalNone && b.N > 0 {
 			if int(l2)+int(l3)+int(l4) > len(frame) {
 				t.Fatalf("accepted lengths beyond a %d-byte frame", len(frame))

@@ -48,6 +48,8 @@ type Table struct {
 	Driver string
 	// Version counts the changes since the port's first table.
 	Version uint64
+	// MTU is the port's IP MTU: segments sent on it are never larger.
+	MTU uint16
 
 	hwRx RxCaps // advertised by the device
 	hwTx TxCaps
@@ -192,12 +194,13 @@ type tableJSON struct {
 	Port         uint16  `json:"port"`
 	Driver       string  `json:"driver"`
 	Version      uint64  `json:"version"`
+	MTU          uint16  `json:"mtu"`
 	Capabilities []Entry `json:"capabilities"`
 }
 
 // MarshalJSON writes the table with every capability.
 func (t *Table) MarshalJSON() ([]byte, error) {
-	return json.Marshal(tableJSON{t.Port, t.Driver, t.Version, t.Entries()})
+	return json.Marshal(tableJSON{t.Port, t.Driver, t.Version, t.MTU, t.Entries()})
 }
 
 // UnmarshalJSON reads a table MarshalJSON wrote.
@@ -206,7 +209,7 @@ func (t *Table) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	n := Table{Port: j.Port, Driver: j.Driver, Version: j.Version}
+	n := Table{Port: j.Port, Driver: j.Driver, Version: j.Version, MTU: j.MTU}
 	for _, e := range j.Capabilities {
 		switch e.Dir {
 		case "rx":

@@ -77,7 +77,7 @@ func TestVirtioToRequest(t *testing.T) {
 		}
 		// What virtio asked for is a request the decoder accepts.
 		var b Batch
-		Decode(&r, c.frame, len(c.frame), 1500, tab, &b)
+		DecodeFor(&r, c.frame, len(c.frame), 1500, tab, &b)
 		if got, _ := b.Refused(); got != RefusalNone {
 			t.Errorf("%s: decoder refuses the request: %v (layout %+v)", c.name, got, l)
 		}

@@ -1,44 +1,191 @@
 package pipeline
 
+import (
+	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/assembly"
+	"github.com/offloadpmd/offloadpmd/offload/header"
+)
+
 // Counter names a per-stream counter kept by the pipeline (the pmd layer
-// keeps RX, TX and TX-dropped itself).
+// keeps RX, TX, TX-dropped and tx_prepare refusals itself). The fixed
+// counters come first; then ranges indexed by the offload packages' own
+// reason types, so every drop has the name its engine gave it.
 type Counter int
 
-// Pipeline counters. Drop reasons start with Drop.
+// Fixed counters.
 const (
-	// DropRuntFrame: a frame too short for the engine's header access
-	// (shorter than an Ethernet header).
+	// DropRuntFrame: a frame too short for the engine's header access.
 	DropRuntFrame Counter = iota
 	// FreedRxOnly: received and freed by the rxonly engine, by design.
 	FreedRxOnly
 	// TxOnlyGenerated: packets built by the txonly engine.
 	TxOnlyGenerated
+	// RX checksum verification in software (DPDK's RX_*_CKSUM_* flags).
+	RxIPCksumGood
+	RxIPCksumBad
+	RxL4CksumGood
+	RxL4CksumBad
+	// Segmentation in software: packets segmented and segments made.
+	SegInputs
+	SegOutputs
+	// DropNoSpare: a packet to segment, dropped for want of spare mbufs.
+	DropNoSpare
+	// DropSegRefused: the segmentation engine refused a packet the
+	// decoder accepted (see SegRefused for its reason).
+	DropSegRefused
+	// Checksums completed in software on packets that were not segmented.
+	CsumIPv4Software
+	CsumL4Software
+	// Requests left to the egress device.
+	TasksToHardware
+	// The csum engine's count of packets received with bad checksums, by
+	// their RX flags (testpmd's Bad-ipcsum and Bad-l4csum).
+	CsumRxBadIP
+	CsumRxBadL4
+	// Assembly, copied from the engines' own statistics.
+	GROIn
+	GROHeld
+	GROMerged
+	GROOut
+	ReassIn
+	ReassHeld
+	ReassDone
+	ReassJoined
 
-	numCounters
+	numFixed
 )
 
-var counterNames = [numCounters]string{
-	DropRuntFrame:   "drop-runt-frame",
-	FreedRxOnly:     "rxonly-freed",
-	TxOnlyGenerated: "txonly-generated",
+var fixedNames = [numFixed]string{
+	DropRuntFrame:    "drop-runt-frame",
+	FreedRxOnly:      "rxonly-freed",
+	TxOnlyGenerated:  "txonly-generated",
+	RxIPCksumGood:    "rx-ip-cksum-good",
+	RxIPCksumBad:     "rx-ip-cksum-bad",
+	RxL4CksumGood:    "rx-l4-cksum-good",
+	RxL4CksumBad:     "rx-l4-cksum-bad",
+	SegInputs:        "seg-inputs",
+	SegOutputs:       "seg-outputs",
+	DropNoSpare:      "drop-no-spare-mbuf",
+	DropSegRefused:   "drop-seg-refused",
+	CsumIPv4Software: "csum-ipv4-software",
+	CsumL4Software:   "csum-l4-software",
+	TasksToHardware:  "tasks-to-hardware",
+	CsumRxBadIP:      "csum-rx-bad-ip",
+	CsumRxBadL4:      "csum-rx-bad-l4",
+	GROIn:            "gro-in",
+	GROHeld:          "gro-held",
+	GROMerged:        "gro-merged",
+	GROOut:           "gro-out",
+	ReassIn:          "reassembly-in",
+	ReassHeld:        "reassembly-held",
+	ReassDone:        "reassembly-done",
+	ReassJoined:      "reassembly-joined",
 }
+
+// Ranges: the counter for reason r of a kind is base + r.
+var (
+	numRefusals     = int(maxOf(offload.Refusals())) + 1
+	numMalformed    = int(maxOf(header.MalformedReasons())) + 1
+	numTasks        = offload.NumTasks
+	numAsmReasons   = int(maxOf(assembly.Reasons())) + 1
+	numFlushReasons = int(maxOf(assembly.FlushReasons())) + 1
+
+	refusedBase      = int(numFixed)
+	malformedBase    = refusedBase + numRefusals
+	softwareTaskBase = malformedBase + numMalformed
+	groPassedBase    = softwareTaskBase + numTasks
+	groFlushedBase   = groPassedBase + numAsmReasons
+	reassPassedBase  = groFlushedBase + numFlushReasons
+	reassDroppedBase = reassPassedBase + numAsmReasons
+	reassAbortedBase = reassDroppedBase + numAsmReasons
+	numCounters      = reassAbortedBase + numAsmReasons
+)
+
+func maxOf[T ~uint8](xs []T) T {
+	var m T
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
+
+// Refused is the counter of packets dropped because their request was
+// refused for reason r.
+func Refused(r offload.Refusal) Counter { return Counter(refusedBase + int(r)) }
+
+// Malformed is the counter of packets dropped for malformed headers.
+func Malformed(m header.Malformed) Counter { return Counter(malformedBase + int(m)) }
+
+// SoftwareTask counts tasks of kind t performed in software.
+func SoftwareTask(t offload.Task) Counter { return Counter(softwareTaskBase + int(t)) }
+
+// GROPassed counts packets GRO passed through for reason r.
+func GROPassed(r assembly.Reason) Counter { return Counter(groPassedBase + int(r)) }
+
+// GROFlushed counts held packets GRO let go for reason f.
+func GROFlushed(f assembly.FlushReason) Counter { return Counter(groFlushedBase + int(f)) }
+
+// ReassPassed counts packets reassembly passed through for reason r.
+func ReassPassed(r assembly.Reason) Counter { return Counter(reassPassedBase + int(r)) }
+
+// ReassDropped counts fragments reassembly dropped for reason r.
+func ReassDropped(r assembly.Reason) Counter { return Counter(reassDroppedBase + int(r)) }
+
+// ReassAborted counts datagrams reassembly gave up for reason r.
+func ReassAborted(r assembly.Reason) Counter { return Counter(reassAbortedBase + int(r)) }
+
+var counterNames = func() []string {
+	n := make([]string, numCounters)
+	copy(n, fixedNames[:])
+	for _, r := range offload.Refusals() {
+		n[Refused(r)] = "refused-" + r.String()
+	}
+	for _, m := range header.MalformedReasons() {
+		n[Malformed(m)] = "drop-" + m.String()
+	}
+	for t := offload.TaskESPEncrypt; int(t) < numTasks; t++ {
+		n[SoftwareTask(t)] = "software-" + t.String()
+	}
+	for _, r := range assembly.Reasons() {
+		n[GROPassed(r)] = "gro-passed-" + r.String()
+		n[ReassPassed(r)] = "reassembly-passed-" + r.String()
+		n[ReassDropped(r)] = "reassembly-dropped-" + r.String()
+		n[ReassAborted(r)] = "reassembly-aborted-" + r.String()
+	}
+	for _, f := range assembly.FlushReasons() {
+		n[GROFlushed(f)] = "gro-" + f.String()
+	}
+	return n
+}()
 
 func (c Counter) String() string {
-	if c < 0 || c >= numCounters {
-		return "unknown"
+	if c >= 0 && int(c) < len(counterNames) && counterNames[c] != "" {
+		return counterNames[c]
 	}
-	return counterNames[c]
+	return "unused"
 }
 
-// IsDrop reports whether the counter counts packets dropped for a reason
-// (as opposed to work done).
-func (c Counter) IsDrop() bool { return c == DropRuntFrame }
+// IsDrop reports whether the counter counts packets freed without being
+// sent (drops with a reason, as opposed to work done).
+func (c Counter) IsDrop() bool {
+	switch {
+	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused:
+		return true
+	case int(c) >= refusedBase && int(c) < malformedBase+numMalformed:
+		return true
+	case int(c) >= reassDroppedBase && int(c) < reassDroppedBase+numAsmReasons:
+		return true
+	}
+	return false
+}
 
-// Counters lists every pipeline counter.
-func Counters() []Counter {
-	cs := make([]Counter, numCounters)
-	for i := range cs {
-		cs[i] = Counter(i)
+// AllCounters lists every counter that has a name.
+func AllCounters() []Counter {
+	var cs []Counter
+	for i, n := range counterNames {
+		if n != "" {
+			cs = append(cs, Counter(i))
+		}
 	}
 	return cs
 }

@@ -20,15 +20,20 @@ type Engine struct {
 	Begin func(*Stream) error
 	// End runs after the stream's lcore stopped; may be nil.
 	End func(*Stream)
-	// Fwd handles one burst. It must give every packet a fate (kept in
-	// place and SendRx'd, FreeRx'd, or Drop'ped), allocate nothing, and
-	// make no cgo call.
-	Fwd func(s *Stream, pkts []*pmd.Mbuf)
+	// Fwd handles one burst: it compacts the packets to send to the
+	// front of pkts and returns how many there are; every other packet it
+	// Drops (counting why) or frees in place (FreeRx). It allocates nothing
+	// and makes no cgo call. The TX stage then performs what the kept
+	// packets ask for.
+	Fwd func(s *Stream, pkts []*pmd.Mbuf) int
+	// OwnRequests: the engine sets the packets' TX requests itself (csum),
+	// so the TX port's table says what it may ask for.
+	OwnRequests bool
 }
 
 // Engines is the table of forward engines, in the order `set fwd` lists
 // them.
-var Engines = []*Engine{&IOEngine, &MACEngine, &MACSwapEngine, &RxOnlyEngine, &TxOnlyEngine}
+var Engines = []*Engine{&IOEngine, &MACEngine, &MACSwapEngine, &RxOnlyEngine, &TxOnlyEngine, &CsumEngine}
 
 // EngineByName finds an engine, or says which exist.
 func EngineByName(name string) (*Engine, error) {
@@ -56,7 +61,7 @@ const ethHeaderLen = 14
 var IOEngine = Engine{
 	Name: "io",
 	Help: "forward packets as received, untouched",
-	Fwd:  func(s *Stream, pkts []*pmd.Mbuf) { s.io.SendRx(len(pkts)) },
+	Fwd:  func(s *Stream, pkts []*pmd.Mbuf) int { return len(pkts) },
 }
 
 // MACEngine rewrites the Ethernet source to the TX port's MAC and the
@@ -67,7 +72,7 @@ var MACEngine = Engine{
 	Fwd:  macFwd,
 }
 
-func macFwd(s *Stream, pkts []*pmd.Mbuf) {
+func macFwd(s *Stream, pkts []*pmd.Mbuf) int {
 	peer, own := s.PeerMAC, s.TxMAC
 	kept := 0
 	for _, m := range pkts {
@@ -81,7 +86,7 @@ func macFwd(s *Stream, pkts []*pmd.Mbuf) {
 		pkts[kept] = m
 		kept++
 	}
-	s.io.SendRx(kept)
+	return kept
 }
 
 // MACSwapEngine swaps the Ethernet source and destination.
@@ -91,7 +96,7 @@ var MACSwapEngine = Engine{
 	Fwd:  macSwapFwd,
 }
 
-func macSwapFwd(s *Stream, pkts []*pmd.Mbuf) {
+func macSwapFwd(s *Stream, pkts []*pmd.Mbuf) int {
 	kept := 0
 	for _, m := range pkts {
 		d := m.Data()
@@ -105,16 +110,17 @@ func macSwapFwd(s *Stream, pkts []*pmd.Mbuf) {
 		pkts[kept] = m
 		kept++
 	}
-	s.io.SendRx(kept)
+	return kept
 }
 
 // RxOnlyEngine receives and frees.
 var RxOnlyEngine = Engine{
 	Name: "rxonly",
 	Help: "receive packets and free them",
-	Fwd: func(s *Stream, pkts []*pmd.Mbuf) {
-		s.io.FreeRx(0)
+	Fwd: func(s *Stream, pkts []*pmd.Mbuf) int {
+		s.io.FreeRx(len(pkts))
 		s.Count(FreedRxOnly, uint64(len(pkts)))
+		return 0
 	},
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/offloadpmd/offloadpmd/pmd"
 )
@@ -88,7 +89,7 @@ func (f *Forwarder) Start() error {
 			}
 		}
 	}
-	fwd, busy := f.engine.Fwd, f.busyPoll
+	e, busy, timeout := f.engine, f.busyPoll, f.holdTimeout()
 	for i, l := range f.lcores {
 		if l.group == nil {
 			ios := make([]*pmd.Stream, len(l.Streams))
@@ -102,7 +103,7 @@ func (f *Forwarder) Start() error {
 			l.group = g
 		}
 		l.stop.Store(false)
-		if err := f.eal.Launch(l.ID, func(uint) error { return l.run(fwd, busy) }); err != nil {
+		if err := f.eal.Launch(l.ID, func(uint) error { return l.run(e, busy, timeout) }); err != nil {
 			for _, started := range f.lcores[:i] {
 				started.stop.Store(true)
 				_ = f.eal.Wait(started.ID)
@@ -136,6 +137,17 @@ func (f *Forwarder) Stop() error {
 	}
 	f.running = false
 	return errors.Join(errs...)
+}
+
+// holdTimeout is the shortest time an assembly engine may hold a packet:
+// an idle lcore never sleeps longer while it holds any.
+func (f *Forwarder) holdTimeout() time.Duration {
+	for _, s := range f.Streams() {
+		if s.off != nil {
+			return min(s.off.cfg.GRO.Timeout, s.off.cfg.Reassembly.Timeout)
+		}
+	}
+	return 0
 }
 
 // Close stops forwarding and frees the streams.

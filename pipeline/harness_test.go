@@ -53,7 +53,7 @@ func forward(t *testing.T, ports []*pmd.EthPort, topo config.Topology, e *Engine
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := Build(eal, plan, e, pool, func(sp StreamPlan) StreamSpec {
+	f, err := Build(eal, plan, e, pool, nil, func(sp StreamPlan) StreamSpec {
 		return StreamSpec{
 			PeerMAC: net.HardwareAddr{2, 0, 0, 0, 0, byte(sp.TxPort)}, TxMAC: macs[sp.TxPort], Burst: 32,
 			TxOnly: TxOnlySpec{SrcIP: net.IPv4(198, 18, 0, 1), DstIP: net.IPv4(198, 18, 0, 2), SrcPort: 9, DstPort: 9},

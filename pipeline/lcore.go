@@ -31,6 +31,22 @@ const (
 	maxSleep  = 512 * time.Microsecond
 )
 
+// clock is the lcore's time in nanoseconds since it started, read at most
+// once per iteration and only when a stage asks (reading it costs as much
+// as a few packets of io forwarding).
+type clock struct {
+	start time.Time
+	ns    int64
+	valid bool
+}
+
+func (c *clock) now() int64 {
+	if !c.valid {
+		c.ns, c.valid = int64(time.Since(c.start)), true
+	}
+	return c.ns
+}
+
 type backoff struct {
 	empty int
 	sleep time.Duration
@@ -38,38 +54,65 @@ type backoff struct {
 
 func (b *backoff) reset() { b.empty, b.sleep = 0, minSleep }
 
-func (b *backoff) idle() {
+// idle waits after an empty poll; never longer than limit (a held
+// packet's timeout) when limit > 0.
+func (b *backoff) idle(limit time.Duration) {
 	b.empty++
 	if b.empty < spinPolls {
 		return
 	}
-	ts := unix.NsecToTimespec(int64(b.sleep))
+	d := b.sleep
+	if limit > 0 {
+		d = min(d, limit)
+	}
+	ts := unix.NsecToTimespec(int64(d))
 	_ = unix.Nanosleep(&ts, nil)
 	b.sleep = min(b.sleep*2, maxSleep)
 }
 
 // run is the lcore's loop: poll every stream in one cgo call (which also
 // frees and sends what the previous iteration decided), hand each stream's
-// burst to the engine, back off when nothing arrived. On stop it flushes
-// what the streams still hold.
-func (l *Lcore) run(fwd func(*Stream, []*pmd.Mbuf), busyPoll bool) error {
+// burst to its stages and engine, let held packets out when their timeout
+// passes, back off when nothing arrived. On stop it lets out everything
+// still held and flushes the streams.
+func (l *Lcore) run(e *Engine, busyPoll bool, timeout time.Duration) error {
 	streams, g := l.Streams, l.group
+	clk := clock{start: time.Now()}
 	var b backoff
 	b.reset()
 	for !l.stop.Load() {
-		if g.Poll() == 0 {
-			if !busyPoll {
-				b.idle()
+		got := g.Poll()
+		clk.valid = false
+		holding := false
+		for _, s := range streams {
+			switch {
+			case s.io.NbRx() > 0:
+				s.handle(e, s.io.Rx(), &clk)
+			case s.off != nil && s.off.holding():
+				s.flushTimers(e, clk.now(), false)
+			}
+			if s.off != nil && s.off.holding() {
+				holding = true
+			}
+		}
+		if got > 0 {
+			if b.empty != 0 {
+				b.reset()
 			}
 			continue
 		}
-		if b.empty != 0 {
-			b.reset()
-		}
-		for _, s := range streams {
-			if s.io.NbRx() > 0 {
-				fwd(s, s.io.Rx())
+		if !busyPoll {
+			limit := time.Duration(0)
+			if holding {
+				limit = timeout
 			}
+			b.idle(limit)
+		}
+	}
+	for _, s := range streams {
+		if s.off != nil && s.off.holding() {
+			s.flushTimers(e, clk.now(), true)
+			s.io.Flush()
 		}
 	}
 	for _, s := range streams {

@@ -95,9 +95,10 @@ func NewPlan(ports []uint16, nbRxq, nbTxq uint16, t config.Topology, lcores []ui
 }
 
 // Build creates the plan's streams for engine e, each described by spec,
-// and places them on their lcores in a Forwarder. On error, what was built
-// is freed.
-func Build(eal *pmd.EAL, plan Plan, e *Engine, pool *pmd.Mempool, spec func(StreamPlan) StreamSpec, busyPoll bool) (*Forwarder, error) {
+// and places them on their lcores in a Forwarder. With off, the streams run
+// the offload stages and take the mbufs they create (segments) from
+// off.SegPool, or pool if that is nil. On error, what was built is freed.
+func Build(eal *pmd.EAL, plan Plan, e *Engine, pool *pmd.Mempool, off *Offload, spec func(StreamPlan) StreamSpec, busyPoll bool) (*Forwarder, error) {
 	var lcs []*Lcore
 	for _, lp := range plan.Lcores {
 		l := &Lcore{ID: lp.Lcore}
@@ -106,7 +107,7 @@ func Build(eal *pmd.EAL, plan Plan, e *Engine, pool *pmd.Mempool, spec func(Stre
 			sp := spec(plan.Streams[si])
 			sp.RxPort, sp.RxQueue = plan.Streams[si].RxPort, plan.Streams[si].RxQueue
 			sp.TxPort, sp.TxQueue = plan.Streams[si].TxPort, plan.Streams[si].TxQueue
-			s, err := NewStream(si, sp, e, pool)
+			s, err := NewStream(si, sp, e, pool, off)
 			if err != nil {
 				_ = NewForwarder(eal, e, lcs, busyPoll).Close()
 				return nil, err

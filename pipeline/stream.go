@@ -26,6 +26,7 @@ type Stream struct {
 	io  *pmd.Stream
 	cnt *pmd.Counters
 	tx  txonlyState
+	off *offloadState // nil: no offload stages
 }
 
 // StreamSpec is what NewStream needs.
@@ -40,8 +41,10 @@ type StreamSpec struct {
 }
 
 // NewStream allocates a stream for engine e. The engine decides where the
-// stream's packets come from (txonly allocates them).
-func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool) (*Stream, error) {
+// stream's packets come from (txonly allocates them). With off, the stream
+// runs the offload stages around the engine; pool then also provides the
+// mbufs segmentation writes into.
+func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool, off *Offload) (*Stream, error) {
 	cfg := pmd.StreamConfig{
 		RxPort: spec.RxPort, RxQueue: spec.RxQueue, TxPort: spec.TxPort, TxQueue: spec.TxQueue,
 		Burst: spec.Burst, Bursts: spec.Bursts, RxMode: e.RxMode, TxRetry: spec.TxRetry, TxRetryDelayUs: spec.TxRetryDelayUs,
@@ -49,6 +52,11 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool) (*Stream, 
 	}
 	if e.RxMode == pmd.RxAlloc {
 		cfg.AllocPool = pool
+	} else if off != nil {
+		cfg.AllocPool = pool
+		if off.SegPool != nil {
+			cfg.AllocPool = off.SegPool
+		}
 	}
 	io, err := pmd.NewStream(cfg)
 	if err != nil {
@@ -56,7 +64,10 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool) (*Stream, 
 	}
 	s := &Stream{
 		ID: id, RxPort: spec.RxPort, RxQueue: spec.RxQueue, TxPort: spec.TxPort, TxQueue: spec.TxQueue,
-		io: io, cnt: pmd.NewCounters(int(numCounters), spec.Socket),
+		io: io, cnt: pmd.NewCounters(numCounters, spec.Socket),
+	}
+	if off != nil {
+		s.off = newOffloadState(off, io)
 	}
 	s.tx.spec = spec.TxOnly
 	copy(s.PeerMAC[:], spec.PeerMAC)
@@ -82,28 +93,74 @@ func (s *Stream) Counter(c Counter) uint64 { return s.cnt.Load(int(c)) }
 // Stats is a snapshot of everything a stream counts.
 type Stats struct {
 	pmd.StreamCounters
-	Counters [numCounters]uint64
+	Counters []uint64 // indexed by Counter
 }
 
-// Stats reads the stream's counters.
+// Stats reads the stream's counters. It allocates: for the control plane.
 func (s *Stream) Stats() Stats {
-	st := Stats{StreamCounters: s.io.Counters()}
+	st := Stats{StreamCounters: s.io.Counters(), Counters: make([]uint64, numCounters)}
 	for i := range st.Counters {
 		st.Counters[i] = s.cnt.Load(i)
 	}
 	return st
 }
 
-// Dropped is the total of the stream's drop-reason counters plus TX
-// leftovers.
+// Dropped is the total of the stream's drop-reason counters plus what the
+// TX queue and tx_prepare refused.
 func (st Stats) Dropped() uint64 {
-	n := st.TxDropped
+	n := st.TxDropped + st.TxPrepareFailed
 	for i, v := range st.Counters {
 		if Counter(i).IsDrop() {
 			n += v
 		}
 	}
 	return n
+}
+
+// handle runs one burst through the stream: the offload stages around the
+// engine when the stream has them and something can need them, the engine
+// alone otherwise. clk is the lcore's clock.
+func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
+	o := s.off
+	if o == nil {
+		s.io.SendRx(e.Fwd(s, pkts))
+		return
+	}
+	var b burstView
+	s.loadBurst(&b)
+	brought := o.cfg.Requests[s.RxPort]
+	if brought {
+		pkts = s.validate(pkts, &b)
+	}
+	if b.rxVerifyIP || b.rxVerifyL4 {
+		s.verifyRx(pkts, &b)
+	}
+	if b.gro || b.reass {
+		pkts = s.assemble(pkts, &b, clk.now())
+	}
+	s.forward(e, pkts, &b, brought)
+}
+
+// forward runs the engine and the TX stage on packets past the RX stages.
+func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought bool) {
+	n := e.Fwd(s, pkts)
+	if brought || e.OwnRequests {
+		s.txTasks(pkts[:n], b, e.OwnRequests)
+		return
+	}
+	s.io.SendRx(n)
+}
+
+// flushTimers sends on what the stream's assembly engines let go by
+// timeout (all of it at stop).
+func (s *Stream) flushTimers(e *Engine, now int64, all bool) {
+	pkts := s.flushAssembly(now, all)
+	if len(pkts) == 0 {
+		return
+	}
+	var b burstView
+	s.loadBurst(&b)
+	s.forward(e, pkts, &b, false)
 }
 
 // ResetStats zeroes the stream's counters; only while it is not running.

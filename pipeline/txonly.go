@@ -105,8 +105,8 @@ func fillTxOnly(s *Stream, pkts []*pmd.Mbuf) {
 	}
 }
 
-func txonlyFwd(s *Stream, pkts []*pmd.Mbuf) {
+func txonlyFwd(s *Stream, pkts []*pmd.Mbuf) int {
 	fillTxOnly(s, pkts)
-	s.io.SendRx(len(pkts))
 	s.Count(TxOnlyGenerated, uint64(len(pkts)))
+	return len(pkts)
 }

@@ -39,7 +39,7 @@ func TestVhostUserPair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := Build(eal, plan, &IOEngine, pool, func(StreamPlan) StreamSpec {
+	f, err := Build(eal, plan, &IOEngine, pool, nil, func(StreamPlan) StreamSpec {
 		return StreamSpec{Burst: 32, TxOnly: TxOnlySpec{SrcIP: []byte{198, 18, 0, 1}, DstIP: []byte{198, 18, 0, 2}, SrcPort: 9, DstPort: 9}}
 	}, false)
 	if err != nil {

@@ -328,6 +328,17 @@ func (m *Mbuf) Chain(tail *Mbuf) bool {
 	return true
 }
 
+// SetFrame makes a fresh single-segment mbuf hold n bytes written at
+// Buf()[DefaultHeadroom:]: data offset, data and packet lengths.
+func (m *Mbuf) SetFrame(n int) {
+	m.dataOff = min(DefaultHeadroom, m.bufLen)
+	m.dataLen = uint16(n)
+	m.pktLen = uint32(n)
+}
+
+// Room is the space a fresh mbuf has after the default headroom.
+func (m *Mbuf) Room() []byte { return m.Buf()[min(DefaultHeadroom, m.bufLen):] }
+
 // SetData sets a single segment's data to a copy of b, starting at the
 // default headroom. It reports false if b does not fit.
 func (m *Mbuf) SetData(b []byte) bool {

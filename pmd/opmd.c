@@ -19,12 +19,39 @@ opmd_stream_new(int socket)
  * when a call takes nothing, wait and retry up to tx_retry rounds. What is
  * left is freed and counted: every mbuf has one fate.
  */
+/*
+ * Runs rte_eth_tx_prepare over pkts[0..n): a packet it refuses is freed and
+ * counted, and the ones after it are prepared in turn. Returns how many
+ * remain, compacted to the front.
+ */
+static inline uint16_t
+stream_prepare(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t ok = 0;
+
+	while (ok < n) {
+		uint16_t k = rte_eth_tx_prepare(s->tx_port, s->tx_queue,
+						&pkts[ok], n - ok);
+		ok += k;
+		if (ok == n)
+			break;
+		/* pkts[ok] is refused: free it and close the gap. */
+		rte_pktmbuf_free(pkts[ok]);
+		s->tx_prepare_failed++;
+		memmove(&pkts[ok], &pkts[ok + 1], (n - ok - 1) * sizeof(pkts[0]));
+		n--;
+	}
+	return n;
+}
+
 static inline void
 stream_send(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t sent = 0;
 	uint32_t retries = 0;
 
+	if (s->tx_prepare)
+		n = stream_prepare(s, pkts, n);
 	while (sent < n) {
 		uint16_t k = rte_eth_tx_burst(s->tx_port, s->tx_queue,
 					      &pkts[sent], n - sent);
@@ -66,6 +93,13 @@ stream_poll(struct opmd_stream *s)
 	if (s->nb_tx) {
 		stream_send(s, s->tx, s->nb_tx);
 		s->nb_tx = 0;
+	}
+	if (unlikely(s->spare_want > s->nb_spare)) {
+		uint16_t k = s->spare_want - s->nb_spare;
+		if (rte_pktmbuf_alloc_bulk(s->alloc_pool, &s->spare[s->nb_spare], k) == 0)
+			s->nb_spare += k;
+		else
+			s->spare_nombuf++;
 	}
 
 	switch (s->rx_mode) {

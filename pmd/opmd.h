@@ -39,6 +39,8 @@
 /* Capacity of a stream's TX and free arrays: a burst may grow on its way
  * (segmentation turns one packet into many), so TX holds several bursts. */
 #define OPMD_TX_MAX 4096
+/* Spare mbufs a stream keeps for packets it creates (segments). */
+#define OPMD_SPARE_MAX 1024
 
 /* How a stream fills its RX array. */
 enum opmd_rx_mode {
@@ -54,8 +56,9 @@ enum opmd_rx_mode {
  * writer, and the control plane reads them with 64-bit atomic loads.
  *
  * A poll, in order: frees free[0..nb_free) and rx[rx_tx..rx_tx+rx_free);
- * sends rx[0..rx_tx) and then tx[0..nb_tx), freeing and counting what the
- * TX queue refuses; receives into rx[0..nb_rx). Engines that only keep or
+ * sends rx[0..rx_tx) and then tx[0..nb_tx) (through rte_eth_tx_prepare when
+ * the device does tasks in hardware), freeing and counting what is refused;
+ * tops spare[] up to spare_want; receives into rx[0..nb_rx). Engines that only keep or
  * drop packets compact the kept ones to the front of rx[] and send them in
  * place, with no copy; tx[] holds packets an engine creates (segments,
  * generated packets).
@@ -69,10 +72,10 @@ struct opmd_stream {
 	uint16_t burst;      /* RX burst size, 1..OPMD_BURST_MAX */
 	uint16_t rx_max;     /* most packets one poll takes: burst * bursts */
 	uint16_t rx_mode;    /* enum opmd_rx_mode */
-	uint16_t pad0;
+	uint16_t tx_prepare; /* run rte_eth_tx_prepare before sending */
 	uint32_t tx_retry;   /* extra tx_burst rounds when one makes no progress */
 	uint32_t tx_retry_us; /* delay before each retry round */
-	struct rte_mempool *alloc_pool; /* OPMD_RX_ALLOC only */
+	struct rte_mempool *alloc_pool; /* OPMD_RX_ALLOC, and spares */
 
 	/* Exchanged with Go at each poll. */
 	uint16_t nb_rx;   /* out: packets now in rx[] */
@@ -80,7 +83,9 @@ struct opmd_stream {
 	uint16_t rx_free; /* in: free rx[rx_tx..rx_tx+rx_free) */
 	uint16_t nb_tx;   /* in: then send tx[0..nb_tx) */
 	uint16_t nb_free; /* in: free free[0..nb_free) */
-	uint16_t pad1[3];
+	uint16_t nb_spare;   /* in/out: spare mbufs in spare[] */
+	uint16_t spare_want; /* in: refill spare[] up to this many */
+	uint16_t pad1;
 
 	/* Counters; one writer (the owning lcore). */
 	uint64_t rx_packets;  /* received by rte_eth_rx_burst */
@@ -88,10 +93,13 @@ struct opmd_stream {
 	uint64_t tx_dropped;  /* TX leftovers freed (testpmd's fwd_dropped) */
 	uint64_t rx_nombuf;   /* OPMD_RX_ALLOC: bulk allocations that failed */
 	uint64_t tx_retries;  /* retry rounds taken */
+	uint64_t tx_prepare_failed; /* refused by rte_eth_tx_prepare, freed */
+	uint64_t spare_nombuf; /* spare refills that failed */
 
 	struct rte_mbuf *rx[OPMD_BURST_MAX];
 	struct rte_mbuf *tx[OPMD_TX_MAX];
 	struct rte_mbuf *free[OPMD_TX_MAX];
+	struct rte_mbuf *spare[OPMD_SPARE_MAX];
 } __rte_cache_aligned;
 
 /* Frees free[], sends tx[] (freeing and counting leftovers), then receives

@@ -15,6 +15,7 @@ import (
 const (
 	BurstMax    = C.OPMD_BURST_MAX // largest RX burst
 	StreamTxMax = C.OPMD_TX_MAX    // packets a stream can queue for TX per burst
+	SpareMax    = C.OPMD_SPARE_MAX // spare mbufs a stream keeps
 )
 
 // RxMode says where a stream's packets come from.
@@ -104,14 +105,62 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 // Config is the stream's configuration.
 func (s *Stream) Config() StreamConfig { return s.cfg }
 
-// Close frees the stream's memory. Pending TX and frees are flushed first.
+// Close frees the stream's memory. Pending TX and frees are flushed first,
+// and spare mbufs go back to their pool.
 func (s *Stream) Close() {
 	if s.c == nil {
 		return
 	}
+	s.c.spare_want = 0
 	s.Flush()
+	if s.c.nb_spare > 0 {
+		C.rte_pktmbuf_free_bulk(&s.c.spare[0], C.uint(s.c.nb_spare))
+		s.c.nb_spare = 0
+	}
 	C.rte_free(unsafe.Pointer(s.c))
 	s.c = nil
+}
+
+// WantSpares asks the next polls to keep n spare mbufs (at most SpareMax)
+// from the stream's pool, for packets an engine creates. Owner only.
+func (s *Stream) WantSpares(n int) { s.c.spare_want = C.uint16_t(min(n, SpareMax)) }
+
+// Spares is the number of spare mbufs on hand.
+func (s *Stream) Spares() int { return int(s.c.nb_spare) }
+
+// Spare takes a spare mbuf (reset, as fresh from the pool), or nil if none
+// is left until the next poll.
+func (s *Stream) Spare() *Mbuf {
+	if s.c.nb_spare == 0 {
+		return nil
+	}
+	s.c.nb_spare--
+	return (*Mbuf)(unsafe.Pointer(s.c.spare[s.c.nb_spare]))
+}
+
+// RefillSpares tops the spare mbufs up to n now: a cgo call, for a stage
+// that needs more than the polls keep (a burst of large segmentations).
+// It reports whether there are n.
+func (s *Stream) RefillSpares(n int) bool {
+	n = min(n, SpareMax)
+	if have := int(s.c.nb_spare); have < n {
+		if C.opmd_alloc_bulk(s.c.alloc_pool, &s.c.spare[have], C.uint(n-have)) != 0 {
+			s.c.spare_nombuf++
+			return false
+		}
+		s.c.nb_spare = C.uint16_t(n)
+	}
+	return true
+}
+
+// SetTxPrepare says whether polls run rte_eth_tx_prepare before sending:
+// needed when the egress device performs tasks in hardware. Owner only.
+func (s *Stream) SetTxPrepare(on bool) {
+	if on {
+		s.c.tx_prepare = 1
+	} else {
+		s.c.tx_prepare = 0
+	}
 }
 
 // Poll frees the dropped packets, sends the queued ones, then receives the
@@ -132,6 +181,10 @@ func (s *Stream) Flush() {
 
 // Rx is the burst the last Poll received.
 func (s *Stream) Rx() []*Mbuf { return s.rx[:s.c.nb_rx] }
+
+// RxArray is the whole RX array (BurstMax entries): a stage that returns
+// more packets than came in (flushed assembly) writes them here.
+func (s *Stream) RxArray() []*Mbuf { return s.rx }
 
 // NbRx is the size of the burst the last Poll received.
 func (s *Stream) NbRx() int { return int(s.c.nb_rx) }
@@ -162,14 +215,14 @@ func (s *Stream) SendBurst(pkts []*Mbuf) {
 // SendRx sends Rx()[:k] in place at the next Poll, before anything queued
 // with Send: the engine has compacted the packets it keeps to the front of
 // the burst. Call it at most once per burst. Rx()[k:] are the caller's to
-// drop (or FreeRx'd with the keep count).
+// drop.
 func (s *Stream) SendRx(k int) { s.c.rx_tx = C.uint16_t(k) }
 
-// FreeRx frees Rx()[k:] in place at the next Poll, k being what SendRx kept
-// (0 to free the whole burst).
-func (s *Stream) FreeRx(k int) {
-	s.c.rx_tx = C.uint16_t(k)
-	s.c.rx_free = s.c.nb_rx - C.uint16_t(k)
+// FreeRx frees RxArray()[:n] in place at the next Poll, sending nothing
+// from it: an engine that consumes every packet (rxonly).
+func (s *Stream) FreeRx(n int) {
+	s.c.rx_tx = 0
+	s.c.rx_free = C.uint16_t(n)
 }
 
 // words views a slice of mbuf pointers as machine words, so that moving
@@ -207,11 +260,13 @@ func (s *Stream) Pending() int { return int(s.c.nb_tx) + int(s.c.rx_tx) }
 
 // StreamCounters are a stream's counters.
 type StreamCounters struct {
-	RxPackets uint64 // received from the RX queue
-	TxPackets uint64 // accepted by the TX queue
-	TxDropped uint64 // refused by the TX queue, freed (testpmd's TX-dropped)
-	RxNoMbuf  uint64 // alloc mode: failed bulk allocations
-	TxRetries uint64
+	RxPackets       uint64 // received from the RX queue
+	TxPackets       uint64 // accepted by the TX queue
+	TxDropped       uint64 // refused by the TX queue, freed (testpmd's TX-dropped)
+	RxNoMbuf        uint64 // alloc mode: failed bulk allocations
+	TxRetries       uint64
+	TxPrepareFailed uint64 // refused by rte_eth_tx_prepare, freed
+	SpareNoMbuf     uint64 // spare refills that failed
 }
 
 func load(p *C.uint64_t) uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(p))) }
@@ -222,7 +277,8 @@ func (s *Stream) Counters() StreamCounters {
 	return StreamCounters{
 		RxPackets: load(&c.rx_packets), TxPackets: load(&c.tx_packets),
 		TxDropped: load(&c.tx_dropped), RxNoMbuf: load(&c.rx_nombuf),
-		TxRetries: load(&c.tx_retries),
+		TxRetries: load(&c.tx_retries), TxPrepareFailed: load(&c.tx_prepare_failed),
+		SpareNoMbuf: load(&c.spare_nombuf),
 	}
 }
 
@@ -230,7 +286,7 @@ func (s *Stream) Counters() StreamCounters {
 func (s *Stream) ResetCounters() {
 	c := s.c
 	c.rx_packets, c.tx_packets, c.tx_dropped, c.rx_nombuf = 0, 0, 0, 0
-	c.tx_retries = 0
+	c.tx_retries, c.tx_prepare_failed, c.spare_nombuf = 0, 0, 0
 }
 
 // GroupMax is the most streams one Group holds.
@@ -303,6 +359,9 @@ func (c *Counters) Free() {
 
 // Add adds d to counter i. Owner only.
 func (c *Counters) Add(i int, d uint64) { c.v[i] += d }
+
+// Set sets counter i (for copying a count kept elsewhere). Owner only.
+func (c *Counters) Set(i int, v uint64) { c.v[i] = v }
 
 // Inc adds one to counter i. Owner only.
 func (c *Counters) Inc(i int) { c.v[i]++ }

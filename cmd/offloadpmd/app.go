@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/offloadpmd/offloadpmd/config"
+	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/pipeline"
 	"github.com/offloadpmd/offloadpmd/pmd"
 )
@@ -35,11 +36,15 @@ type app struct {
 	fwdPorts []uint16       // the forwarding ports
 	macs     map[uint16]net.HardwareAddr
 
-	engine  *pipeline.Engine
-	retry   bool
-	nbCores int
-	burst   uint16
-	fwd     *pipeline.Forwarder
+	tables *offload.Registry // each port's capability table
+	off    *pipeline.Offload // the forwarder's offload configuration
+
+	engine   *pipeline.Engine
+	retry    bool
+	gsoSegsz uint16 // `set gso segsz`
+	nbCores  int
+	burst    uint16
+	fwd      *pipeline.Forwarder
 
 	base         map[uint16]pmd.Stats // port counters when forwarding started
 	show         map[uint16]*showState
@@ -59,9 +64,10 @@ type showState struct {
 
 func newApp(cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) *app {
 	return &app{
-		cfg: cfg, stdin: stdin, out: stdout, errOut: stderr,
+		tables: &offload.Registry{},
+		cfg:    cfg, stdin: stdin, out: stdout, errOut: stderr,
 		macs: map[uint16]net.HardwareAddr{}, base: map[uint16]pmd.Stats{}, show: map[uint16]*showState{},
-		nbCores: cfg.NbCores, burst: cfg.Burst,
+		nbCores: cfg.NbCores, burst: cfg.Burst, gsoSegsz: 1518,
 	}
 }
 
@@ -218,6 +224,20 @@ func (a *app) setup() error {
 	if err != nil {
 		return fmt.Errorf("%w; with --no-huge give -m more memory or --total-num-mbufs fewer mbufs", err)
 	}
+	if err := a.setupOffload(); err != nil {
+		return err
+	}
+	if a.cfg.MbufSize > 2*pmd.DefaultDataRoom {
+		// Large RX buffers (super-packets): segments come from a pool of
+		// standard ones, as librte_gso takes its own.
+		n := max(a.cfg.TotalNumMbufs, 8192)
+		log.Info().Str("pool", "mb_pool_seg").Uint("n", n).Int("size", pmd.DefaultDataRoom).Msg("create a new mbuf pool for segments")
+		seg, err := pmd.NewMempool(pmd.MempoolConfig{Name: "mb_pool_seg", Size: n, Cache: a.cfg.MbufCache, Socket: -1})
+		if err != nil {
+			return fmt.Errorf("%w; segments need their own pool when --mbuf-size is large", err)
+		}
+		a.off.SegPool = seg
+	}
 	for _, p := range a.ports {
 		if err := a.configurePort(p); err != nil {
 			return err
@@ -280,6 +300,24 @@ func (a *app) selectFwdPorts(ids []uint16) ([]uint16, error) {
 	return fwd, nil
 }
 
+// setupOffload prepares what the streams' offload stages share.
+func (a *app) setupOffload() error {
+	a.off = pipeline.DefaultOffload(a.tables)
+	a.off.GRO.Timeout = time.Duration(a.cfg.GROTimeoutUs) * time.Microsecond
+	a.off.GRO.Flows = int(a.cfg.GROFlows)
+	a.off.Reassembly.Timeout = time.Duration(a.cfg.ReassTimeoutS) * time.Second
+	for _, p := range a.ports {
+		switch p.Info().Driver {
+		case "net_ring", "net_vhost":
+			// Their RX mbufs may carry TX requests from the other side.
+			if int(p.ID()) < len(a.off.Requests) {
+				a.off.Requests[p.ID()] = true
+			}
+		}
+	}
+	return a.off.RegisterDynflags()
+}
+
 // rssHash maps the --rss-* choice to RTE_ETH_RSS_* bits.
 func (a *app) rssHash() uint64 {
 	switch a.cfg.RSS {
@@ -293,28 +331,79 @@ func (a *app) rssHash() uint64 {
 	return pmd.DefaultRSSHash
 }
 
+// wanted is the capability change the options ask of every port: DPDK
+// offload bits and names enabled (in hardware where the device does them,
+// in software otherwise), and the ones moved to software.
+func (a *app) wanted() (offload.Change, error) {
+	c := offload.Change{EnableRx: offload.RxCaps(a.cfg.RxOffloads), EnableTx: offload.TxCaps(a.cfg.TxOffloads)}
+	for _, list := range []struct {
+		names []string
+		rx    *offload.RxCaps
+		tx    *offload.TxCaps
+		opt   string
+	}{
+		{a.cfg.RxOffloadNames, &c.EnableRx, nil, "--enable-*"}, {a.cfg.RxCaps, &c.EnableRx, nil, "--rx-caps"},
+		{a.cfg.TxCaps, nil, &c.EnableTx, "--tx-caps"}, {a.cfg.SwRx, &c.SoftwareRx, nil, "--sw-rx"}, {a.cfg.SwTx, nil, &c.SoftwareTx, "--sw-tx"},
+	} {
+		for _, n := range list.names {
+			if list.rx != nil {
+				x, err := offload.ParseRxCap(n)
+				if err != nil {
+					return c, fmt.Errorf("%s: %w", list.opt, err)
+				}
+				*list.rx |= x
+			} else {
+				x, err := offload.ParseTxCap(n)
+				if err != nil {
+					return c, fmt.Errorf("%s: %w", list.opt, err)
+				}
+				*list.tx |= x
+			}
+		}
+	}
+	return c, nil
+}
+
 func (a *app) configurePort(p *pmd.EthPort) error {
 	a.printf("Configuring Port %d (socket %d)\n", p.ID(), max(p.Socket(), 0))
-	rx := pmd.RxOffload(a.cfg.RxOffloads)
-	for _, n := range a.cfg.RxOffloadNames {
-		o, err := pmd.ParseRxOffload(n)
-		if err != nil {
-			return err
-		}
-		rx |= o
+	info := p.Info()
+	want, err := a.wanted()
+	if err != nil {
+		return err
+	}
+	if a.engine == &pipeline.CsumEngine {
+		// testpmd's csum engine always does the checksums, in software
+		// unless told otherwise.
+		want.EnableTx |= offload.TxIPv4Cksum | offload.TxTCPCksum | offload.TxUDPCksum
+		want.SoftwareTx |= (offload.TxIPv4Cksum | offload.TxTCPCksum | offload.TxUDPCksum) &^ want.HardwareTx
+	}
+	tab, err := offload.NewTable(p.ID(), info.Driver, offload.RxCaps(info.RxOffloadCapa), offload.TxCaps(info.TxOffloadCapa)).Apply(want)
+	if err != nil {
+		return err
 	}
 	var mtu uint16
 	if a.cfg.MaxPktLen > 0 {
 		// testpmd: MTU = max-pkt-len - Ethernet header and CRC.
 		mtu = uint16(min(a.cfg.MaxPktLen-18, 65535))
 	}
-	err := p.Configure(pmd.PortConfig{
+	err = p.Configure(pmd.PortConfig{
 		RxQueues: a.cfg.RxQueues, TxQueues: a.cfg.TxQueues, RxDesc: a.cfg.RxDesc, TxDesc: a.cfg.TxDesc,
-		RxOffloads: rx, TxOffloads: pmd.TxOffload(a.cfg.TxOffloads), RSSHash: a.rssHash(), MTU: mtu,
+		RxOffloads: pmd.RxOffload(tab.DeviceRx()), TxOffloads: pmd.TxOffload(tab.DeviceTx()), RSSHash: a.rssHash(), MTU: mtu,
 		LSCInterrupt: !a.cfg.NoLSCInterrupt, Pool: a.pool,
 	})
 	if err != nil {
 		return err
+	}
+	if m, err := p.MTU(); err == nil {
+		tab.MTU = m
+	}
+	if err := a.tables.Publish(tab); err != nil {
+		return err
+	}
+	for _, e := range tab.Entries() {
+		if e.Enabled {
+			log.Info().Uint16("port", p.ID()).Str("dir", e.Dir).Str("capability", e.Name).Str("by", e.Performer).Msg("enabled")
+		}
 	}
 	mac, err := p.MACAddr()
 	if err != nil {
@@ -385,7 +474,7 @@ func (a *app) buildForwarder() error {
 	if a.cfg.TxRetry > 0 {
 		retry, retryUs = a.cfg.TxRetry, a.cfg.TxRetryDelayUs
 	}
-	a.fwd, err = pipeline.Build(a.eal, plan, a.engine, a.pool, func(sp pipeline.StreamPlan) pipeline.StreamSpec {
+	a.fwd, err = pipeline.Build(a.eal, plan, a.engine, a.pool, a.off, func(sp pipeline.StreamPlan) pipeline.StreamSpec {
 		return pipeline.StreamSpec{
 			PeerMAC: a.cfg.PeerMAC(sp.TxPort), TxMAC: a.macs[sp.TxPort],
 			Burst: a.burst, Bursts: a.cfg.RxBursts, TxRetry: retry, TxRetryDelayUs: retryUs,

@@ -56,6 +56,17 @@ func init() {
 		{"set nbcore", "<n>", "number of forwarding lcores", cmdSetNbCore},
 		{"set burst", "<n>", "RX burst size (1..512)", cmdSetBurst},
 		{"set promisc", "all|<port> on|off", "promiscuous mode", cmdSetPromisc},
+		{"csum set", "ip|tcp|udp|sctp|outer-ip|outer-udp hw|sw <port>", "who does a checksum: the device or software", cmdCsumSet},
+		{"csum show", "<port>", "who does each checksum", cmdCsumShow},
+		{"tso set", "<segsz> <port>", "segment TCP packets to segsz payload bytes (csum engine); 0 turns it off", cmdTSOSet},
+		{"tso show", "<port>", "the TSO segment size", cmdTSOShow},
+		{"uso set", "<segsz> <port>", "cut UDP datagrams to segsz payload bytes, each a datagram (csum engine; offloadpmd's own)", cmdUSOSet},
+		{"set port", "<port> gro|gso on|off", "software GRO on RX, software GSO on TX", cmdSetPort},
+		{"set gso", "segsz <n>", "largest frame GSO makes, Ethernet header included", cmdSetGSO},
+		{"set gro", "flush <n>", "GRO holds packets n × 10 µs", cmdSetGRO},
+		{"port config", "<port> rx_offload|tx_offload <name> on|off", "enable or disable a capability (software tasks at once, device offloads when stopped)", cmdPortConfig},
+		{"show port", "<port> offload [--json]|rx_offload|tx_offload capabilities|configuration|gro|gso", "a port's capability table and settings", cmdShowPortID},
+		{"show offload stats", "", "tasks done in software, passed to the device, refused by reason", cmdShowOffloadStats},
 		{"help", "", "this list", cmdHelp},
 	}
 }

@@ -16,9 +16,11 @@ import (
 )
 
 func main() {
-	kind := flag.String("kind", "udp64", "udp64: 64-byte UDP frames; tcp1514: full-size TCP segments")
+	kind := flag.String("kind", "udp64", "udp64: 64-byte UDP frames; tcp1514: full-size TCP segments; tcp, udp: -payload bytes of TCP or UDP payload")
 	flows := flag.Int("flows", 1024, "distinct 5-tuples (one packet each)")
 	out := flag.String("o", "", "output pcap file")
+	flag.IntVar(&payloadLen, "payload", 32768, "payload bytes for -kind tcp and udp")
+	flag.BoolVar(&ipv6, "6", false, "IPv6 instead of IPv4")
 	flag.Parse()
 	if *out == "" || *flows < 1 || *flows > 65535 {
 		fmt.Fprintln(os.Stderr, "pcapgen: need -o FILE and 1 <= -flows <= 65535")
@@ -53,8 +55,13 @@ func write(name, kind string, flows int) error {
 	return f.Close()
 }
 
+var (
+	payloadLen int
+	ipv6       bool
+)
+
 // Frame builds frame i of a kind: flow i has source 10.0.<i/256>.<i%256>
-// and source port 1024+i.
+// (2001:db8::<i> in IPv6) and source port 1024+i.
 func Frame(kind string, i int) ([]byte, error) {
 	eth := &layers.Ethernet{
 		SrcMAC:       net.HardwareAddr{0x02, 0, 0, 0, 0xa, 1},
@@ -67,6 +74,9 @@ func Frame(kind string, i int) ([]byte, error) {
 	}
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	buf := gopacket.NewSerializeBuffer()
+	if kind == "tcp" || kind == "udp" {
+		return large(kind, i, eth, ip)
+	}
 	switch kind {
 	case "udp64":
 		ip.Protocol = layers.IPProtocolUDP
@@ -93,6 +103,48 @@ func Frame(kind string, i int) ([]byte, error) {
 		}
 	default:
 		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	return buf.Bytes(), nil
+}
+
+// large builds a TCP segment or UDP datagram of payloadLen bytes: the
+// super-packets TSO, USO and GSO cut.
+func large(kind string, i int, eth *layers.Ethernet, ip4 *layers.IPv4) ([]byte, error) {
+	var nl gopacket.NetworkLayer = ip4
+	var l3 gopacket.SerializableLayer = ip4
+	proto := layers.IPProtocolTCP
+	if kind == "udp" {
+		proto = layers.IPProtocolUDP
+	}
+	ip4.Protocol = proto
+	if ipv6 {
+		eth.EthernetType = layers.EthernetTypeIPv6
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: proto,
+			SrcIP: net.ParseIP(fmt.Sprintf("2001:db8::%x", i+1)), DstIP: net.ParseIP("2001:db8:1::1")}
+		nl, l3 = ip, ip
+	}
+	payload := make([]byte, payloadLen)
+	for j := range payload {
+		payload[j] = byte(i*31 + j)
+	}
+	var l4 gopacket.SerializableLayer
+	if kind == "udp" {
+		u := &layers.UDP{SrcPort: layers.UDPPort(1024 + i), DstPort: 9000}
+		if err := u.SetNetworkLayerForChecksum(nl); err != nil {
+			return nil, err
+		}
+		l4 = u
+	} else {
+		t := &layers.TCP{SrcPort: layers.TCPPort(1024 + i), DstPort: 5201, Seq: uint32(i) * 100000, ACK: true, PSH: true, Ack: 1, Window: 1024}
+		if err := t.SetNetworkLayerForChecksum(nl); err != nil {
+			return nil, err
+		}
+		l4 = t
+	}
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(buf, opts, eth, l3, l4, gopacket.Payload(payload)); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }

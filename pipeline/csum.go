@@ -1,0 +1,152 @@
+package pipeline
+
+import (
+	"sync/atomic"
+
+	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/header"
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// CsumSettings are the csum engine's per-port settings, testpmd's `tso
+// set`, `set port N gso on` and `set gso segsz`. Whether each checksum is
+// done by the device or in software is the port's capability table's
+// business (`csum set X hw|sw`).
+type CsumSettings struct {
+	// TSOSegsz: TCP packets whose payload exceeds it are segmented to it
+	// (tcp_tso / tcp_tso6, by the device where it can). 0: off.
+	TSOSegsz uint16
+	// USOSegsz: UDP datagrams whose payload exceeds it are cut into
+	// datagrams of that payload (udp_tso / udp_tso6). offloadpmd's own
+	// `uso set`; testpmd has none. 0: off.
+	USOSegsz uint16
+	// GSO: segment TCP and fragment UDP in software to frames of at most
+	// GSOSegsz bytes, Ethernet header included (testpmd's GSO).
+	GSO      bool
+	GSOSegsz uint16
+}
+
+// csumPorts holds each TX port's csum settings, swapped atomically so a
+// change applies from the next burst.
+type csumPorts [offload.MaxPorts]atomic.Pointer[CsumSettings]
+
+// SetCsum publishes port's csum engine settings.
+func (o *Offload) SetCsum(port uint16, c CsumSettings) {
+	if int(port) < len(o.csum) {
+		o.csum[port].Store(&c)
+	}
+}
+
+// Csum returns port's csum engine settings.
+func (o *Offload) Csum(port uint16) CsumSettings {
+	if int(port) < len(o.csum) {
+		if c := o.csum[port].Load(); c != nil {
+			return *c
+		}
+	}
+	return CsumSettings{}
+}
+
+// CsumEngine parses each packet and asks for its checksums (and TSO or
+// GSO where configured); the TX stage does them on the device where the
+// egress port does them in hardware, in software otherwise. testpmd's csum
+// engine, without tunnels.
+var CsumEngine = Engine{
+	Name:        "csum",
+	Help:        "set IP/TCP/UDP checksum (and TSO/GSO) requests; the device or software does them",
+	Fwd:         csumFwd,
+	OwnRequests: true,
+}
+
+func csumFwd(s *Stream, pkts []*pmd.Mbuf) int {
+	var cfg CsumSettings
+	if s.off != nil {
+		cfg = s.off.cfg.Csum(s.TxPort)
+	}
+	kept := 0
+	for _, m := range pkts {
+		s.countRxBad(m)
+		if !s.csumRequest(m, &cfg) {
+			continue
+		}
+		pkts[kept] = m
+		kept++
+	}
+	return kept
+}
+
+// countRxBad counts what the RX flags say is bad, as testpmd's csum engine
+// does.
+func (s *Stream) countRxBad(m *pmd.Mbuf) {
+	f := m.OlFlags()
+	if f&offload.OlRxIPCksumMask == offload.OlRxIPCksumBad {
+		s.cnt.Inc(int(CsumRxBadIP))
+	}
+	if f&offload.OlRxL4CksumMask == offload.OlRxL4CksumBad {
+		s.cnt.Inc(int(CsumRxBadL4))
+	}
+}
+
+// csumRequest sets m's TX request. A packet that is not IP goes as it is;
+// one whose headers do not parse is dropped and counted.
+func (s *Stream) csumRequest(m *pmd.Mbuf, cfg *CsumSettings) bool {
+	l, bad := header.ParseHead(m.Data(), int(m.PktLen()))
+	if bad != header.OK {
+		s.io.Drop(m)
+		s.cnt.Inc(int(Malformed(bad)))
+		return false
+	}
+	f := m.OlFlags() &^ (offload.OlTxOffloadMask | rxFlags)
+	if s.off != nil && s.off.cfg.UFO.Mask() != 0 {
+		s.off.cfg.UFO.Clear(m)
+	}
+	if l.L3 == header.L3None {
+		m.SetOlFlags(f)
+		return true
+	}
+	var segsz uint16
+	ufo := false
+	payload := l.PktLen - l.PayloadOff()
+	if l.L3 == header.L3IPv4 {
+		f |= offload.OlTxIPv4 | offload.OlTxIPCksum
+	} else {
+		f |= offload.OlTxIPv6
+	}
+	switch {
+	case l.Fragment || l.L4Len == 0:
+	case l.L4Proto == header.ProtoTCP:
+		f |= offload.OlTxTCPCksum
+		switch {
+		case cfg.GSO && cfg.GSOSegsz > 0:
+			if n := int(cfg.GSOSegsz) - l.PayloadOff(); n > 0 && payload > n {
+				f, segsz = f|offload.OlTxTCPSeg, uint16(n)
+			}
+		case cfg.TSOSegsz > 0 && payload > int(cfg.TSOSegsz):
+			f, segsz = f|offload.OlTxTCPSeg, cfg.TSOSegsz
+		}
+	case l.L4Proto == header.ProtoUDP:
+		// testpmd leaves a UDP checksum of 0 (not computed) alone.
+		if header.UDP(m.Data()[l.L4Off():]).Checksum() != 0 {
+			f |= offload.OlTxUDPCksum
+		}
+		if cfg.USOSegsz > 0 && payload > int(cfg.USOSegsz) {
+			f |= offload.OlTxUDPSeg | offload.OlTxUDPCksum
+			segsz = cfg.USOSegsz
+		} else if cfg.GSO && cfg.GSOSegsz > 0 {
+			// testpmd's UDP GSO is IP fragmentation.
+			if n := (int(cfg.GSOSegsz) - l.L2Len - l.L3Len) &^ 7; n > 0 && l.PktLen-l.L2Len > int(cfg.GSOSegsz)-l.L2Len {
+				segsz, ufo = uint16(n), true
+			}
+		}
+	}
+	m.SetOlFlags(f)
+	m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: segsz})
+	if ufo {
+		s.off.cfg.UFO.Set(m)
+	}
+	return true
+}
+
+// rxFlags are the RX flags a forwarded packet no longer needs once its TX
+// request is set.
+const rxFlags = offload.OlRxIPCksumMask | offload.OlRxL4CksumMask | offload.OlRxLRO

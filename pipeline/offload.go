@@ -1,0 +1,594 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/assembly"
+	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/header"
+	"github.com/offloadpmd/offloadpmd/offload/segment"
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// Offload is a forwarder's offload configuration, shared by its streams.
+// The tables change at run time (by atomic swap in Tables); the rest is
+// set before the forwarder starts.
+type Offload struct {
+	// Tables holds each port's capability table.
+	Tables *offload.Registry
+	// Requests marks RX ports whose packets may arrive carrying TX requests
+	// (ol_flags set by an OS or another DPDK application: net_vhost,
+	// net_ring, vnet-hdr TAP ports). Packets from other ports are not
+	// examined for requests unless an engine made them.
+	Requests [offload.MaxPorts]bool
+	// GRO and Reassembly configure the assembly engines, created per
+	// stream when its RX port enables them.
+	GRO        assembly.GROConfig
+	Reassembly assembly.ReassemblyConfig
+	// Dynamic mbuf flags for what ol_flags cannot say.
+	UFO, FixedID, Partial pmd.Dynflag
+	// SegPool, if set, provides the mbufs segmentation writes into (so
+	// a pool of large RX buffers is not spent on 1.5 KB segments).
+	SegPool *pmd.Mempool
+
+	csum csumPorts // the csum engine's per-port settings
+}
+
+// RegisterDynflags registers the dynamic mbuf flags a request may carry
+// beyond DPDK's ol_flags: UDP fragmentation, a fixed IPv4 ID, and an L4
+// checksum field that holds a pseudo-header sum to complete.
+func (o *Offload) RegisterDynflags() error {
+	for _, f := range []struct {
+		name string
+		dst  *pmd.Dynflag
+	}{{"opmd_dynflag_tx_ufo", &o.UFO}, {"opmd_dynflag_tx_fixed_id", &o.FixedID}, {"opmd_dynflag_tx_partial_csum", &o.Partial}} {
+		d, err := pmd.RegisterDynflag(f.name)
+		if err != nil {
+			return err
+		}
+		*f.dst = d
+	}
+	return nil
+}
+
+// DefaultOffload is an Offload with the engines' default settings.
+func DefaultOffload(tables *offload.Registry) *Offload {
+	return &Offload{Tables: tables, GRO: assembly.DefaultGROConfig(), Reassembly: assembly.DefaultReassemblyConfig()}
+}
+
+// offloadState is one stream's offload working set: the assembly engines
+// it owns and the scratch arrays its stages use, allocated once.
+type offloadState struct {
+	cfg   *Offload
+	store *pmd.MbufStore
+	gro   *assembly.GRO
+	reass *assembly.Reassembler
+
+	in      []assembly.Input
+	verdict []assembly.Verdict
+	out     []assembly.Output
+	segs    [][]byte
+	bufs    [][]byte
+	segOut  []segment.Seg
+	mbufs   []*pmd.Mbuf
+	batch   offload.Batch
+	lastGRO assembly.GROStats
+	lastRe  assembly.ReassemblyStats
+}
+
+func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
+	return &offloadState{
+		cfg:     cfg,
+		store:   pmd.NewMbufStore(s),
+		in:      make([]assembly.Input, pmd.BurstMax),
+		verdict: make([]assembly.Verdict, pmd.BurstMax),
+		out:     make([]assembly.Output, 2*pmd.BurstMax),
+		segs:    make([][]byte, 0, pmd.MaxChainSegs),
+		bufs:    make([][]byte, segment.MaxSegments),
+		segOut:  make([]segment.Seg, segment.MaxSegments),
+		mbufs:   make([]*pmd.Mbuf, segment.MaxSegments),
+	}
+}
+
+// holding reports whether the stream's assembly engines hold packets (and
+// so need timer flushes even when nothing arrives).
+func (o *offloadState) holding() bool {
+	return o.gro != nil && o.gro.Held() > 0 || o.reass != nil && o.reass.Datagrams() > 0
+}
+
+// burst carries one burst's view of the tables through the stages:
+// loaded once per burst, so a change applies from the next one.
+type burstView struct {
+	rx, tx         *offload.Table
+	rxVerifyIP     bool // verify in software
+	rxVerifyL4     bool
+	gro, reass     bool // assemble in software
+	allowedOwn     offload.TxCaps
+	allowedBrought offload.TxCaps
+	hw             offload.TxCaps
+	mtu            int
+}
+
+func (s *Stream) loadBurst(b *burstView) {
+	t := s.off.cfg.Tables
+	b.rx, b.tx = t.Load(s.RxPort), t.Load(s.TxPort)
+	*b = burstView{rx: b.rx, tx: b.tx, mtu: 1500}
+	if b.rx != nil {
+		b.rxVerifyIP = b.rx.RxBy(offload.RxIPv4Cksum) == offload.PerformSoftware
+		b.rxVerifyL4 = b.rx.RxBy(offload.RxTCPCksum) == offload.PerformSoftware || b.rx.RxBy(offload.RxUDPCksum) == offload.PerformSoftware
+		b.gro = b.rx.RxBy(offload.RxTCPLRO) == offload.PerformSoftware || b.rx.RxBy(offload.RxUDPGRO) == offload.PerformSoftware
+		b.reass = b.rx.RxBy(offload.RxIPv4Reassembly) == offload.PerformSoftware || b.rx.RxBy(offload.RxIPv6Reassembly) == offload.PerformSoftware
+		b.allowedBrought = b.rx.EnabledTx()
+	}
+	if b.tx != nil {
+		b.allowedOwn, b.hw = b.tx.EnabledTx(), b.tx.DeviceTx()
+		if b.tx.MTU > 0 {
+			b.mtu = int(b.tx.MTU)
+		}
+	}
+}
+
+// requestOf reads a packet's TX request from its mbuf.
+func (o *offloadState) requestOf(m *pmd.Mbuf) offload.Request {
+	t := m.TxLengths()
+	return offload.Request{
+		OlFlags: m.OlFlags(), L2Len: t.L2, L3Len: t.L3, L4Len: t.L4, TSOSegsz: t.TSOSegsz,
+		OuterL2Len: t.OuterL2, OuterL3Len: t.OuterL3,
+		UFO: o.cfg.UFO.Mask() != 0 && o.cfg.UFO.Test(m), FixedID: o.cfg.FixedID.Mask() != 0 && o.cfg.FixedID.Test(m),
+		Partial: o.cfg.Partial.Mask() != 0 && o.cfg.Partial.Test(m),
+	}
+}
+
+// hasRequest reports whether m asks for any TX task.
+func (o *offloadState) hasRequest(m *pmd.Mbuf) bool {
+	f := m.OlFlags()
+	return f&offload.OlTxOffloadMask != 0 || o.cfg.UFO.Mask() != 0 && f&o.cfg.UFO.Mask() != 0
+}
+
+// validate is stage 2: packets that brought TX requests are checked against
+// the RX port's enabled table (what the sending side may ask for). A
+// refused packet is dropped and counted; the rest stay in order.
+func (s *Stream) validate(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
+	o := s.off
+	kept := 0
+	for _, m := range pkts {
+		if o.hasRequest(m) {
+			r := o.requestOf(m)
+			offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, b.allowedBrought, b.hw, &o.batch)
+			if why, _ := o.batch.Refused(); why != offload.RefusalNone {
+				s.refuse(m, why, o.batch.Malformed)
+				continue
+			}
+		}
+		pkts[kept] = m
+		kept++
+	}
+	return pkts[:kept]
+}
+
+func (s *Stream) refuse(m *pmd.Mbuf, why offload.Refusal, mal header.Malformed) {
+	s.io.Drop(m)
+	if why == offload.RefMalformed {
+		s.cnt.Inc(int(Malformed(mal)))
+		return
+	}
+	s.cnt.Inc(int(Refused(why)))
+}
+
+// verifyRx is stage 3: RX checksum verification in software, setting
+// DPDK's RX_IP_CKSUM_* and RX_L4_CKSUM_* flags. Packets carrying TX
+// requests are outgoing and not verified.
+func (s *Stream) verifyRx(pkts []*pmd.Mbuf, b *burstView) {
+	o := s.off
+	for _, m := range pkts {
+		if o.hasRequest(m) {
+			continue
+		}
+		s.verifyOne(m, b.rxVerifyIP, b.rxVerifyL4)
+	}
+}
+
+func (s *Stream) verifyOne(m *pmd.Mbuf, ip, l4 bool) checksum.Status {
+	o := s.off
+	l, bad := header.ParseHead(m.Data(), int(m.PktLen()))
+	f := m.OlFlags() &^ (offload.OlRxIPCksumMask | offload.OlRxL4CksumMask)
+	st := checksum.Unknown
+	if bad == header.OK && l.L3 == header.L3IPv4 && ip {
+		if checksum.VerifyIPv4(header.IPv4(m.Data()[l.L3Off():])) == checksum.Good {
+			f |= offload.OlRxIPCksumGood
+			s.cnt.Inc(int(RxIPCksumGood))
+		} else {
+			f |= offload.OlRxIPCksumBad
+			s.cnt.Inc(int(RxIPCksumBad))
+		}
+	}
+	if bad == header.OK && l4 && l.L4Len > 0 {
+		o.segs = m.SegViews(o.segs)
+		switch st = checksum.VerifyL4(o.segs, &l); st {
+		case checksum.Good:
+			f |= offload.OlRxL4CksumGood
+			s.cnt.Inc(int(RxL4CksumGood))
+		case checksum.Bad:
+			f |= offload.OlRxL4CksumBad
+			s.cnt.Inc(int(RxL4CksumBad))
+		}
+	}
+	m.SetOlFlags(f)
+	return st
+}
+
+// l4Status is what the RX flags say of a packet's L4 checksum.
+func l4Status(m *pmd.Mbuf) checksum.Status {
+	switch m.OlFlags() & offload.OlRxL4CksumMask {
+	case offload.OlRxL4CksumGood:
+		return checksum.Good
+	case offload.OlRxL4CksumBad:
+		return checksum.Bad
+	}
+	return checksum.Unknown
+}
+
+// assemble is stage 4: reassembly and GRO. It may hold packets (they leave
+// in a later burst or by timeout) and may return more packets than it was
+// given (a flow's held packet flushed ahead of the new one); the result is
+// written over the stream's RX array.
+func (s *Stream) assemble(pkts []*pmd.Mbuf, b *burstView, now int64) []*pmd.Mbuf {
+	o := s.off
+	if err := s.ensureAssembly(b); err != nil {
+		return pkts
+	}
+	if b.reass && o.reass != nil {
+		pkts = s.runAssembly(pkts, now, false)
+	}
+	if b.gro && o.gro != nil {
+		pkts = s.runAssembly(pkts, now, true)
+	}
+	return pkts
+}
+
+// ensureAssembly creates the engines a port enables, the first time.
+func (s *Stream) ensureAssembly(b *burstView) error {
+	o := s.off
+	var err error
+	if b.gro && o.gro == nil {
+		cfg := o.cfg.GRO
+		cfg.TCP = b.rx.RxBy(offload.RxTCPLRO) == offload.PerformSoftware
+		cfg.UDP = b.rx.RxBy(offload.RxUDPGRO) == offload.PerformSoftware
+		if o.gro, err = assembly.NewGRO(o.store, cfg); err != nil {
+			return fmt.Errorf("stream %d: %w", s.ID, err)
+		}
+	}
+	if b.reass && o.reass == nil {
+		cfg := o.cfg.Reassembly
+		cfg.IPv4 = b.rx.RxBy(offload.RxIPv4Reassembly) == offload.PerformSoftware
+		cfg.IPv6 = b.rx.RxBy(offload.RxIPv6Reassembly) == offload.PerformSoftware
+		if o.reass, err = assembly.NewReassembler(o.store, cfg); err != nil {
+			return fmt.Errorf("stream %d: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+// runAssembly passes one burst through GRO (gro) or reassembly. Packets
+// carrying TX requests go round the engine, in place, ahead of its output.
+func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf {
+	o := s.off
+	rx := s.io.RxArray()
+	n, bypass := 0, 0
+	for _, m := range pkts {
+		if o.hasRequest(m) {
+			rx[bypass] = m // bypass <= index of m: safe in place
+			bypass++
+			continue
+		}
+		st := l4Status(m)
+		if gro && st == checksum.Unknown {
+			// GRO merges only verified segments: verify what RX did not.
+			st = s.verifyOne(m, false, true)
+		}
+		o.in[n] = assembly.Input{Pkt: pmd.Handle(m), L4Csum: st}
+		n++
+	}
+	var k int
+	if gro {
+		k = o.gro.Receive(now, o.in[:n], o.verdict[:n], o.out)
+	} else {
+		k = o.reass.Receive(now, o.in[:n], o.verdict[:n], o.out)
+	}
+	s.syncAssemblyStats()
+	k = min(k, len(rx)-bypass)
+	for i, out := range o.out[:k] {
+		rx[bypass+i] = s.assembled(out)
+	}
+	return rx[:bypass+k]
+}
+
+// assembled marks a packet that left an assembly engine as DPDK would: a
+// merged packet gets RX_LRO and its segment size in tso_segsz, and its L4
+// checksum is good.
+func (s *Stream) assembled(out assembly.Output) *pmd.Mbuf {
+	m := pmd.HandleMbuf(out.Pkt)
+	switch out.Kind {
+	case assembly.KindTCPv4, assembly.KindTCPv6, assembly.KindUDPL4:
+		f := m.OlFlags()&^offload.OlRxL4CksumMask | offload.OlRxLRO | offload.OlRxL4CksumGood
+		m.SetOlFlags(f)
+		m.SetTSOSegsz(out.SegSize)
+	}
+	return m
+}
+
+// flushAssembly lets out what the engines hold past their timeouts (all of
+// it when all is set), into the RX array.
+func (s *Stream) flushAssembly(now int64, all bool) []*pmd.Mbuf {
+	o := s.off
+	rx := s.io.RxArray()
+	k := 0
+	if o.reass != nil {
+		if all {
+			o.reass.FlushAll()
+		} else {
+			o.reass.Flush(now)
+		}
+	}
+	if o.gro != nil {
+		out := o.out[:min(len(o.out), len(rx))]
+		if all {
+			k = o.gro.FlushAll(out)
+		} else {
+			k = o.gro.Flush(now, out)
+		}
+	}
+	s.syncAssemblyStats()
+	for i, out := range o.out[:k] {
+		rx[i] = s.assembled(out)
+	}
+	return rx[:k]
+}
+
+// syncAssemblyStats copies the engines' statistics (plain fields, this
+// lcore their only writer) into the stream's counters, which the control
+// plane may read at any time.
+func (s *Stream) syncAssemblyStats() {
+	o := s.off
+	if o.gro != nil {
+		st := o.gro.Stats()
+		if st.In != o.lastGRO.In || st.Out != o.lastGRO.Out {
+			s.cnt.Set(int(GROIn), st.In)
+			s.cnt.Set(int(GROHeld), st.Held)
+			s.cnt.Set(int(GROMerged), st.Merged)
+			s.cnt.Set(int(GROOut), st.Out)
+			for _, r := range assembly.Reasons() {
+				s.cnt.Set(int(GROPassed(r)), st.Passed[r])
+			}
+			for _, f := range assembly.FlushReasons() {
+				s.cnt.Set(int(GROFlushed(f)), st.Flushed[f])
+			}
+			o.lastGRO = st
+		}
+	}
+	if o.reass != nil {
+		st := o.reass.Stats()
+		if st.In != o.lastRe.In || st.Reassembled != o.lastRe.Reassembled {
+			s.cnt.Set(int(ReassIn), st.In)
+			s.cnt.Set(int(ReassHeld), st.Held)
+			s.cnt.Set(int(ReassDone), st.Reassembled)
+			s.cnt.Set(int(ReassJoined), st.Joined)
+			for _, r := range assembly.Reasons() {
+				s.cnt.Set(int(ReassPassed(r)), st.Passed[r])
+				s.cnt.Set(int(ReassDropped(r)), st.Dropped[r])
+				s.cnt.Set(int(ReassAborted(r)), st.Aborted[r])
+			}
+			o.lastRe = st
+		}
+	}
+}
+
+// txTasks is stage 6: each packet's TX request is decoded against the
+// egress port (ownRequests: the engine made them, so the TX port's table
+// says what is enabled; otherwise the RX port's, as in validate), tasks the
+// device does are left to it, the rest done here: segmentation first, then
+// checksums. The packets are then queued for TX in order: in place when
+// none grew, through the TX array from the first that did.
+func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
+	o := s.off
+	allowed := b.allowedBrought
+	if ownRequests {
+		allowed = b.allowedOwn
+	}
+	grown, kept, toHW := false, 0, false
+	for _, m := range pkts {
+		if !o.hasRequest(m) {
+			if grown {
+				s.io.Send(m)
+			} else {
+				pkts[kept] = m
+				kept++
+			}
+			continue
+		}
+		r := o.requestOf(m)
+		offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw, &o.batch)
+		if why, _ := o.batch.Refused(); why != offload.RefusalNone {
+			s.refuse(m, why, o.batch.Malformed)
+			continue
+		}
+		if st := o.batch.Steps[0]; o.batch.N > 0 && isSeg(st.Task) && st.Verdict == offload.Software {
+			if !grown {
+				s.io.SendBurst(pkts[:kept])
+				grown = true
+			}
+			s.segmentSW(m, &r, b)
+			continue
+		}
+		if s.checksumSW(m, &r) {
+			toHW = true
+		}
+		if grown {
+			s.io.Send(m)
+		} else {
+			pkts[kept] = m
+			kept++
+		}
+	}
+	s.io.SetTxPrepare(toHW)
+	if !grown {
+		s.io.SendRx(kept)
+	}
+}
+
+func isSeg(t offload.Task) bool {
+	return t == offload.TaskTSO || t == offload.TaskUSO || t == offload.TaskUFO
+}
+
+// checksumSW performs the batch's software checksum steps on m (no
+// segmentation), clears the flags of what it did, and reports whether
+// tasks remain for the device.
+func (s *Stream) checksumSW(m *pmd.Mbuf, r *offload.Request) (toHW bool) {
+	o := s.off
+	l := &o.batch.Layout
+	f := m.OlFlags()
+	for _, st := range o.batch.Tasks() {
+		switch {
+		case st.Verdict == offload.Hardware:
+			toHW = true
+			s.cnt.Inc(int(TasksToHardware))
+		case st.Task == offload.TaskIPv4Cksum:
+			checksum.SetIPv4(header.IPv4(m.Data()[l.L3Off():]))
+			f &^= offload.OlTxIPCksum
+			s.cnt.Inc(int(SoftwareTask(st.Task)))
+		case st.Task == offload.TaskL4Cksum:
+			o.segs = m.SegViews(o.segs)
+			if r.Partial {
+				field := header.TCPChecksumOff
+				if l.L4Proto == header.ProtoUDP {
+					field = header.UDPChecksumOff
+				}
+				checksum.Complete(o.segs, l.L4Off(), field, l.PktLen)
+			} else {
+				checksum.SetL4(o.segs, l)
+			}
+			f &^= offload.OlTxL4Mask
+			s.cnt.Inc(int(SoftwareTask(st.Task)))
+		}
+	}
+	if !toHW {
+		// Nothing left for the device: no flag may make it act again.
+		f &^= offload.OlTxOffloadMask
+	}
+	m.SetOlFlags(f)
+	if o.cfg.Partial.Mask() != 0 {
+		o.cfg.Partial.Clear(m)
+	}
+	return toHW
+}
+
+// segmentSW cuts m into new packets (copied into spare mbufs), queues them
+// for TX in order and frees m. Checksums the device does are left as
+// pseudo-header sums with their flags set on every segment; the others are
+// computed.
+func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
+	o := s.off
+	l := o.batch.Layout
+	req := segment.Request{SegSize: int(r.TSOSegsz), MTU: b.mtu, FixedID: r.FixedID, IPv4Csum: segment.Software, L4Csum: segment.Software}
+	var outFlags uint64
+	for _, st := range o.batch.Tasks() {
+		switch st.Task {
+		case offload.TaskTSO:
+			req.Kind = segment.TSO
+		case offload.TaskUSO:
+			req.Kind = segment.USO
+		case offload.TaskUFO:
+			req.Kind = segment.UFO
+			req.L4Csum = segment.Keep
+		case offload.TaskIPv4Cksum:
+			if st.Verdict == offload.Hardware {
+				req.IPv4Csum = segment.Offload
+				outFlags |= offload.OlTxIPCksum
+			}
+		case offload.TaskL4Cksum:
+			if st.Verdict == offload.Hardware && req.Kind != segment.UFO {
+				req.L4Csum = segment.Offload
+				outFlags |= r.OlFlags & offload.OlTxL4Mask
+				if outFlags&offload.OlTxL4Mask == 0 { // segmentation implied it
+					outFlags |= offload.OlTxTCPCksum
+					if l.L4Proto == header.ProtoUDP {
+						outFlags |= offload.OlTxUDPCksum
+					}
+				}
+			}
+		}
+	}
+	if req.Kind == segment.UFO && r.Partial {
+		// The UDP checksum is over the whole datagram: complete it before
+		// cutting, the fragments keep it.
+		o.segs = m.SegViews(o.segs)
+		checksum.Complete(o.segs, l.L4Off(), header.UDPChecksumOff, l.PktLen)
+	}
+	o.segs = m.SegViews(o.segs)
+	job, why := segment.Prepare(o.segs, &l, &req)
+	if why != segment.OK {
+		s.io.Drop(m)
+		s.cnt.Inc(int(DropSegRefused))
+		return
+	}
+	n := job.Count()
+	if s.io.Spares() < n && !s.io.RefillSpares(max(n, s.io.Spares())) {
+		s.io.Drop(m)
+		s.cnt.Inc(int(DropNoSpare))
+		return
+	}
+	room := job.Seg(0).Len()
+	for i := range n {
+		mb := s.io.Spare()
+		o.mbufs[i], o.bufs[i] = mb, mb.Room()
+		if len(o.bufs[i]) < room {
+			// The pool's mbufs cannot hold a segment: give them back.
+			for _, x := range o.mbufs[:i+1] {
+				s.io.Drop(x)
+			}
+			s.io.Drop(m)
+			s.cnt.Inc(int(DropSegRefused))
+			return
+		}
+	}
+	if why := job.Frames(o.bufs[:n], o.segOut[:n]); why != segment.OK {
+		for _, x := range o.mbufs[:n] {
+			s.io.Drop(x)
+		}
+		s.io.Drop(m)
+		s.cnt.Inc(int(DropSegRefused))
+		return
+	}
+	ipFlag := offload.OlTxIPv4
+	if l.L3 == header.L3IPv6 {
+		ipFlag = offload.OlTxIPv6
+	}
+	for i, mb := range o.mbufs[:n] {
+		sg := o.segOut[i]
+		mb.SetFrame(sg.Len())
+		mb.SetPort(m.Port())
+		if outFlags != 0 {
+			mb.SetOlFlags(outFlags | ipFlag)
+			l4 := uint16(l.L4Len)
+			if req.Kind == segment.UFO && i > 0 {
+				l4 = 0
+			}
+			mb.SetL2L3L4(uint16(l.L2Len), uint16(sg.HdrLen-l.L2Len-int(l4)), l4)
+		}
+		s.io.Send(mb)
+	}
+	s.io.Drop(m)
+	s.cnt.Inc(int(SegInputs))
+	s.cnt.Add(int(SegOutputs), uint64(n))
+	for _, st := range o.batch.Tasks() {
+		if st.Verdict == offload.Software {
+			s.cnt.Inc(int(SoftwareTask(st.Task)))
+		} else {
+			s.cnt.Inc(int(TasksToHardware))
+		}
+	}
+	if outFlags != 0 {
+		s.io.SetTxPrepare(true)
+	}
+}
