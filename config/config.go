@@ -94,6 +94,7 @@ type Config struct {
 	SwRx, SwTx     []string
 
 	GROTimeoutUs  uint // --gro-timeout
+	GRONoVerify   bool // --gro-no-verify
 	GROFlows      uint // --gro-flows
 	ReassTimeoutS uint // --reassembly-timeout
 

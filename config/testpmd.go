@@ -251,6 +251,8 @@ func init() {
 			set: func(c *Config, v string) error { c.SwTx = append(c.SwTx, splitNames(v)...); return nil }},
 		{name: "gro-timeout", arg: needArg, usage: "--gro-timeout=US: how long GRO holds a packet, in microseconds (default 50).",
 			set: uintArgCfg(func(c *Config) *uint { return &c.GROTimeoutUs }, 1, 10_000_000)},
+		{name: "gro-no-verify", usage: "--gro-no-verify: GRO merges segments whose checksum was not verified, as librte_gro does (the merged checksum is still combined from the segments' own, so a corrupt one shows).",
+			set: flag(func(c *Config) { c.GRONoVerify = true })},
 		{name: "gro-flows", arg: needArg, usage: "--gro-flows=N: flows each stream's GRO table holds (default 64).",
 			set: uintArgCfg(func(c *Config) *uint { return &c.GROFlows }, 1, 1<<16)},
 		{name: "reassembly-timeout", arg: needArg, usage: "--reassembly-timeout=S: how long reassembly waits for a datagram's fragments, in seconds (default 30).",

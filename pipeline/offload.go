@@ -28,6 +28,10 @@ type Offload struct {
 	Reassembly assembly.ReassemblyConfig
 	// Dynamic mbuf flags for what ol_flags cannot say.
 	UFO, FixedID, Partial pmd.Dynflag
+	// GROTrustRx makes GRO merge segments whose L4 checksum nobody
+	// verified (librte_gro's behaviour) instead of verifying them first.
+	// A segment RX found bad is still never merged.
+	GROTrustRx bool
 	// SegPool, if set, provides the mbufs segmentation writes into (so
 	// a pool of large RX buffers is not spent on 1.5 KB segments).
 	SegPool *pmd.Mempool
@@ -284,8 +288,13 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 		}
 		st := l4Status(m)
 		if gro && st == checksum.Unknown {
-			// GRO merges only verified segments: verify what RX did not.
-			st = s.verifyOne(m, false, true)
+			if o.cfg.GROTrustRx {
+				st = checksum.Good
+			} else {
+				// GRO merges only verified segments: verify what RX
+				// did not.
+				st = s.verifyOne(m, false, true)
+			}
 		}
 		o.in[n] = assembly.Input{Pkt: pmd.Handle(m), L4Csum: st}
 		n++

@@ -305,6 +305,7 @@ func (a *app) setupOffload() error {
 	a.off = pipeline.DefaultOffload(a.tables)
 	a.off.GRO.Timeout = time.Duration(a.cfg.GROTimeoutUs) * time.Microsecond
 	a.off.GRO.Flows = int(a.cfg.GROFlows)
+	a.off.GROTrustRx = a.cfg.GRONoVerify
 	a.off.Reassembly.Timeout = time.Duration(a.cfg.ReassTimeoutS) * time.Second
 	for _, p := range a.ports {
 		switch p.Info().Driver {
