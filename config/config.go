@@ -114,6 +114,7 @@ type Config struct {
 
 	// Ours, beyond testpmd.
 	BusyPoll       bool   // never back off when idle (benchmarks)
+	Pipeline       bool   // stages split over two lcores per stream
 	RxBursts       uint16 // full RX bursts one poll may take
 	RunTime        uint   // seconds to forward before exiting; 0: until signalled
 	LogLevel       string // zerolog level

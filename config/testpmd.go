@@ -239,6 +239,8 @@ func init() {
 		// offloadpmd's own.
 		{name: "stats-json", arg: needArg, usage: "--stats-json=FILE: also write the forward and port statistics to FILE as JSON (at every period and at exit).",
 			set: func(c *Config, v string) error { c.StatsJSON = v; return nil }},
+		{name: "pipeline", usage: "--pipeline: split each stream over two lcores joined by a ring: RX, RX stages and the engine on the first nb-cores workers, the TX stage and TX on the next nb-cores (needs 2 × nb-cores workers).",
+			set: flag(func(c *Config) { c.Pipeline = true })},
 		{name: "busy-poll", usage: "--busy-poll: never back off on an idle port (for benchmarks).",
 			set: flag(func(c *Config) { c.BusyPoll = true })},
 		{name: "rx-caps", arg: needArg, usage: "--rx-caps=NAME[,NAME...]: enable RX capabilities by name (ipv4_cksum, tcp_cksum, udp_cksum, tcp_lro, udp_gro, ipv4_reassembly, ...): in hardware where the device does them, in software otherwise.",

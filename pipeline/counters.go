@@ -42,6 +42,9 @@ const (
 	// their RX flags (testpmd's Bad-ipcsum and Bad-l4csum).
 	CsumRxBadIP
 	CsumRxBadL4
+	// DropPipeLeftover: pipeline mode, packets left in a stream's ring
+	// when it was closed without being stopped.
+	DropPipeLeftover
 	// Assembly, copied from the engines' own statistics.
 	GROIn
 	GROHeld
@@ -70,6 +73,7 @@ var fixedNames = [numFixed]string{
 	CsumIPv4Software: "csum-ipv4-software",
 	CsumL4Software:   "csum-l4-software",
 	TasksToHardware:  "tasks-to-hardware",
+	DropPipeLeftover: "drop-pipeline-leftover",
 	CsumRxBadIP:      "csum-rx-bad-ip",
 	CsumRxBadL4:      "csum-rx-bad-l4",
 	GROIn:            "gro-in",
@@ -169,7 +173,7 @@ func (c Counter) String() string {
 // sent (drops with a reason, as opposed to work done).
 func (c Counter) IsDrop() bool {
 	switch {
-	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused:
+	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused, c == DropPipeLeftover:
 		return true
 	case int(c) >= refusedBase && int(c) < malformedBase+numMalformed:
 		return true

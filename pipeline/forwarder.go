@@ -15,6 +15,7 @@ type Forwarder struct {
 	eal      *pmd.EAL
 	engine   *Engine
 	lcores   []*Lcore
+	logical  []*Stream // pipeline mode: the RX halves, which report for their streams
 	busyPoll bool
 	running  bool
 }
@@ -30,8 +31,17 @@ func (f *Forwarder) Engine() *Engine { return f.engine }
 // Lcores are the forwarding lcores and their streams.
 func (f *Forwarder) Lcores() []*Lcore { return f.lcores }
 
-// Streams lists every stream, lcore by lcore.
+// Streams lists every stream, lcore by lcore; in pipeline mode, each
+// stream once (its RX half, which reports for both).
 func (f *Forwarder) Streams() []*Stream {
+	if f.logical != nil {
+		return f.logical
+	}
+	return f.halves()
+}
+
+// halves lists every Stream the lcores run.
+func (f *Forwarder) halves() []*Stream {
 	var ss []*Stream
 	for _, l := range f.lcores {
 		ss = append(ss, l.Streams...)
@@ -44,7 +54,7 @@ func (f *Forwarder) Running() bool { return f.running }
 
 // ResetStats zeroes every stream's counters; only while stopped.
 func (f *Forwarder) ResetStats() {
-	for _, s := range f.Streams() {
+	for _, s := range f.halves() {
 		s.ResetStats()
 	}
 }
@@ -82,8 +92,8 @@ func (f *Forwarder) Start() error {
 	if f.running {
 		return errors.New("forwarding already started")
 	}
-	for _, s := range f.Streams() {
-		if f.engine.Begin != nil {
+	for _, s := range f.halves() {
+		if f.engine.Begin != nil && s.role != RoleTx {
 			if err := f.engine.Begin(s); err != nil {
 				return fmt.Errorf("%s engine, stream %s: %w", f.engine.Name, s, err)
 			}
@@ -121,18 +131,28 @@ func (f *Forwarder) Stop() error {
 	if !f.running {
 		return nil
 	}
-	for _, l := range f.lcores {
-		l.stop.Store(true)
-	}
+	// RX work stops first; in pipeline mode the TX lcores then drain
+	// their rings before they stop.
 	var errs []error
-	for _, l := range f.lcores {
-		if err := f.eal.Wait(l.ID); err != nil {
-			errs = append(errs, err)
+	for _, txFirst := range []bool{false, true} {
+		for _, l := range f.lcores {
+			if l.txHalves() == txFirst {
+				l.stop.Store(true)
+			}
+		}
+		for _, l := range f.lcores {
+			if l.txHalves() == txFirst {
+				if err := f.eal.Wait(l.ID); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	if f.engine.End != nil {
-		for _, s := range f.Streams() {
-			f.engine.End(s)
+		for _, s := range f.halves() {
+			if s.role != RoleTx {
+				f.engine.End(s)
+			}
 		}
 	}
 	f.running = false
@@ -142,7 +162,7 @@ func (f *Forwarder) Stop() error {
 // holdTimeout is the shortest time an assembly engine may hold a packet:
 // an idle lcore never sleeps longer while it holds any.
 func (f *Forwarder) holdTimeout() time.Duration {
-	for _, s := range f.Streams() {
+	for _, s := range f.halves() {
 		if s.off != nil {
 			return min(s.off.cfg.GRO.Timeout, s.off.cfg.Reassembly.Timeout)
 		}

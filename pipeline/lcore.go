@@ -116,7 +116,16 @@ func (l *Lcore) run(e *Engine, busyPoll bool, timeout time.Duration) error {
 		}
 	}
 	for _, s := range streams {
+		if s.role == RoleTx {
+			// The RX half has stopped: send on what it left in the ring.
+			for s.io.Poll() > 0 {
+				s.handle(e, s.io.Rx(), &clk)
+			}
+		}
 		s.io.Flush()
 	}
 	return nil
 }
+
+// txHalves reports whether the lcore runs TX halves (pipeline mode).
+func (l *Lcore) txHalves() bool { return len(l.Streams) > 0 && l.Streams[0].role == RoleTx }

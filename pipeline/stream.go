@@ -27,7 +27,28 @@ type Stream struct {
 	cnt *pmd.Counters
 	tx  txonlyState
 	off *offloadState // nil: no offload stages
+
+	// Pipeline mode: a stream is two halves on two lcores joined by a
+	// single-producer/single-consumer ring. The RX half receives, runs the
+	// RX stages and the engine, and sends to the ring; the TX half takes
+	// from the ring, runs the TX stage and sends to the port.
+	role Role
+	peer *Stream   // the RX half's TX half
+	ring *pmd.Ring // owned by the RX half
 }
+
+// Role is the part of its stream's work s does.
+func (s *Stream) Role() Role { return s.role }
+
+// Role is which part of a stream's work a Stream does.
+type Role uint8
+
+// Roles.
+const (
+	RoleWhole Role = iota // run to completion
+	RoleRx                // pipeline mode, RX half
+	RoleTx                // pipeline mode, TX half
+)
 
 // StreamSpec is what NewStream needs.
 type StreamSpec struct {
@@ -79,6 +100,14 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool, off *Offlo
 func (s *Stream) Close() {
 	s.io.Close()
 	s.cnt.Free()
+	if s.ring != nil {
+		// Whatever the TX half did not take is freed, not lost.
+		if n := s.ring.FreeAll(); n > 0 {
+			s.cnt.Add(int(DropPipeLeftover), uint64(n))
+		}
+		s.ring.Free()
+		s.ring = nil
+	}
 }
 
 // IO is the underlying pmd stream.
@@ -97,10 +126,25 @@ type Stats struct {
 }
 
 // Stats reads the stream's counters. It allocates: for the control plane.
+// In pipeline mode the RX half reports the whole stream: its RX, its TX
+// half's TX, and both halves' drops and stage counters.
 func (s *Stream) Stats() Stats {
 	st := Stats{StreamCounters: s.io.Counters(), Counters: make([]uint64, numCounters)}
 	for i := range st.Counters {
 		st.Counters[i] = s.cnt.Load(i)
+	}
+	if p := s.peer; p != nil {
+		pc := p.io.Counters()
+		// What the RX half "sent" went into the ring; what left is the
+		// TX half's.
+		st.TxDropped += pc.TxDropped
+		st.TxPackets = pc.TxPackets
+		st.TxPrepareFailed += pc.TxPrepareFailed
+		st.SpareNoMbuf += pc.SpareNoMbuf
+		st.TxRetries += pc.TxRetries
+		for i := range st.Counters {
+			st.Counters[i] += p.cnt.Load(i)
+		}
 	}
 	return st
 }
@@ -122,6 +166,10 @@ func (st Stats) Dropped() uint64 {
 // alone otherwise. clk is the lcore's clock.
 func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	o := s.off
+	if s.role == RoleTx {
+		s.txHalf(e, pkts)
+		return
+	}
 	if o == nil {
 		s.io.SendRx(e.Fwd(s, pkts))
 		return
@@ -141,14 +189,27 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	s.forward(e, pkts, &b, brought)
 }
 
-// forward runs the engine and the TX stage on packets past the RX stages.
+// forward runs the engine and the TX stage on packets past the RX stages
+// (the TX stage is the TX half's in pipeline mode).
 func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought bool) {
 	n := e.Fwd(s, pkts)
-	if brought || e.OwnRequests {
+	if s.role != RoleRx && (brought || e.OwnRequests) {
 		s.txTasks(pkts[:n], b, e.OwnRequests)
 		return
 	}
 	s.io.SendRx(n)
+}
+
+// txHalf is the TX half's work in pipeline mode: the TX stage on what the
+// RX half handed over.
+func (s *Stream) txHalf(e *Engine, pkts []*pmd.Mbuf) {
+	if s.off == nil || !(s.off.cfg.Requests[s.RxPort] || e.OwnRequests) {
+		s.io.SendRx(len(pkts))
+		return
+	}
+	var b burstView
+	s.loadBurst(&b)
+	s.txTasks(pkts, &b, e.OwnRequests)
 }
 
 // flushTimers sends on what the stream's assembly engines let go by

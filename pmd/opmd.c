@@ -50,11 +50,16 @@ stream_send(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t sent = 0;
 	uint32_t retries = 0;
 
-	if (s->tx_prepare)
+	if (s->tx_prepare && s->tx_mode == OPMD_TX_ETHDEV)
 		n = stream_prepare(s, pkts, n);
 	while (sent < n) {
-		uint16_t k = rte_eth_tx_burst(s->tx_port, s->tx_queue,
-					      &pkts[sent], n - sent);
+		uint16_t k;
+		if (s->tx_mode == OPMD_TX_RING)
+			k = rte_ring_enqueue_burst(s->tx_ring, (void **)&pkts[sent],
+						   n - sent, NULL);
+		else
+			k = rte_eth_tx_burst(s->tx_port, s->tx_queue,
+					     &pkts[sent], n - sent);
 		if (k) {
 			sent += k;
 			continue;
@@ -115,6 +120,10 @@ stream_poll(struct opmd_stream *s)
 		s->rx_packets += n;
 		break;
 	}
+	case OPMD_RX_RING:
+		n = rte_ring_dequeue_burst(s->rx_ring, (void **)s->rx, s->burst, NULL);
+		s->rx_packets += n;
+		break;
 	case OPMD_RX_ALLOC:
 		if (rte_pktmbuf_alloc_bulk(s->alloc_pool, s->rx, s->burst) == 0)
 			n = s->burst;

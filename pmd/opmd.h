@@ -47,6 +47,13 @@ enum opmd_rx_mode {
 	OPMD_RX_ETHDEV = 0, /* rte_eth_rx_burst from rx_port/rx_queue */
 	OPMD_RX_ALLOC = 1,  /* rte_pktmbuf_alloc_bulk from alloc_pool (txonly) */
 	OPMD_RX_NONE = 2,   /* receive nothing (flush only) */
+	OPMD_RX_RING = 3,   /* rte_ring_dequeue_burst from rx_ring (pipeline mode) */
+};
+
+/* Where a stream sends. */
+enum opmd_tx_mode {
+	OPMD_TX_ETHDEV = 0, /* rte_eth_tx_burst to tx_port/tx_queue */
+	OPMD_TX_RING = 1,   /* rte_ring_enqueue_burst to tx_ring (pipeline mode) */
 };
 
 /*
@@ -73,9 +80,13 @@ struct opmd_stream {
 	uint16_t rx_max;     /* most packets one poll takes: burst * bursts */
 	uint16_t rx_mode;    /* enum opmd_rx_mode */
 	uint16_t tx_prepare; /* run rte_eth_tx_prepare before sending */
+	uint16_t tx_mode;    /* enum opmd_tx_mode */
+	uint16_t pad0[3];
 	uint32_t tx_retry;   /* extra tx_burst rounds when one makes no progress */
 	uint32_t tx_retry_us; /* delay before each retry round */
 	struct rte_mempool *alloc_pool; /* OPMD_RX_ALLOC, and spares */
+	struct rte_ring *rx_ring;       /* OPMD_RX_RING */
+	struct rte_ring *tx_ring;       /* OPMD_TX_RING */
 
 	/* Exchanged with Go at each poll. */
 	uint16_t nb_rx;   /* out: packets now in rx[] */

@@ -54,6 +54,19 @@ func (r *Ring) Free() {
 // Count is the number of objects in the ring.
 func (r *Ring) Count() int { return int(C.opmd_ring_count(r.c)) }
 
+// FreeAll dequeues every mbuf left in the ring, frees it and returns how
+// many there were.
+func (r *Ring) FreeAll() int {
+	b := NewBurst(BurstMax)
+	defer b.Close()
+	n := 0
+	for r.Dequeue(b) > 0 {
+		n += b.Len()
+		FreeBulk(b)
+	}
+	return n
+}
+
 // Enqueue moves as many packets of b as fit into the ring, in order, and
 // removes them from b (which keeps the rest). It returns how many moved.
 func (r *Ring) Enqueue(b *Burst) int {

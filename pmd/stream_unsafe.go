@@ -26,6 +26,7 @@ const (
 	RxEthdev RxMode = C.OPMD_RX_ETHDEV // rte_eth_rx_burst on the RX port/queue
 	RxAlloc  RxMode = C.OPMD_RX_ALLOC  // fresh mbufs from a pool (txonly)
 	RxNone   RxMode = C.OPMD_RX_NONE   // nothing: only flush TX and frees
+	RxRing   RxMode = C.OPMD_RX_RING   // dequeue from RxRing (pipeline mode)
 )
 
 // StreamConfig describes a forwarding stream.
@@ -37,10 +38,14 @@ type StreamConfig struct {
 	// (default 1). rte_eth_rx_burst is still called with Burst; a poll
 	// goes on only while the queue returns full bursts, so a quiet queue
 	// sees no added latency and a busy one amortises the cgo crossing.
-	Bursts         uint16
-	RxMode         RxMode
-	AllocPool      *Mempool // RxAlloc: the pool to allocate from
-	TxRetry        uint32   // extra TX rounds when the TX queue takes nothing
+	Bursts    uint16
+	RxMode    RxMode
+	AllocPool *Mempool // RxAlloc and spares: the pool to allocate from
+	// RxRing is the ring an RxRing stream dequeues from; TxRing, if set,
+	// is where the stream sends instead of its TX port (pipeline mode:
+	// the two halves of a stream on two lcores).
+	RxRing, TxRing *Ring
+	TxRetry        uint32 // extra TX rounds when the TX queue takes nothing
 	TxRetryDelayUs uint32
 	Socket         int // NUMA socket for the stream's memory; -1 any
 }
@@ -90,6 +95,16 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	c.tx_retry, c.tx_retry_us = C.uint32_t(cfg.TxRetry), C.uint32_t(cfg.TxRetryDelayUs)
 	if cfg.AllocPool != nil {
 		c.alloc_pool = cfg.AllocPool.c
+	}
+	if cfg.RxMode == RxRing {
+		if cfg.RxRing == nil {
+			C.rte_free(unsafe.Pointer(c))
+			return nil, fmt.Errorf("stream: %w: ring mode needs a ring", ErrInvalid)
+		}
+		c.rx_ring = cfg.RxRing.c
+	}
+	if cfg.TxRing != nil {
+		c.tx_ring, c.tx_mode = cfg.TxRing.c, C.OPMD_TX_RING
 	}
 	return &Stream{
 		c:     c,

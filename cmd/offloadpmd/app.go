@@ -40,6 +40,7 @@ type app struct {
 	off    *pipeline.Offload // the forwarder's offload configuration
 
 	engine   *pipeline.Engine
+	txLcores []uint // pipeline mode: the lcores running TX halves
 	retry    bool
 	gsoSegsz uint16 // `set gso segsz`
 	nbCores  int
@@ -460,6 +461,13 @@ func (a *app) buildForwarder() error {
 	if len(lcores) == 0 {
 		return errors.New("no worker lcore to forward on: give EAL at least two lcores (e.g. -l 0-1)")
 	}
+	var txLcores []uint
+	if a.cfg.Pipeline {
+		if 2*a.nbCores > len(lcores) {
+			return fmt.Errorf("--pipeline with nb-cores %d needs %d worker lcores, EAL gave %d (e.g. --lcores=0@0,1@1,2@1)", a.nbCores, 2*a.nbCores, len(lcores))
+		}
+		lcores, txLcores = lcores[:a.nbCores], lcores[a.nbCores:2*a.nbCores]
+	}
 	if a.nbCores > len(lcores) {
 		return fmt.Errorf("nb-cores should be > 0 and <= %d", len(lcores))
 	}
@@ -467,6 +475,7 @@ func (a *app) buildForwarder() error {
 	if err != nil {
 		return err
 	}
+	a.txLcores = txLcores
 	pipeline.TxOnlyLen = a.cfg.TxPktLen()
 	var retry, retryUs uint32
 	if a.retry {
@@ -475,7 +484,7 @@ func (a *app) buildForwarder() error {
 	if a.cfg.TxRetry > 0 {
 		retry, retryUs = a.cfg.TxRetry, a.cfg.TxRetryDelayUs
 	}
-	a.fwd, err = pipeline.Build(a.eal, plan, a.engine, a.pool, a.off, func(sp pipeline.StreamPlan) pipeline.StreamSpec {
+	spec := func(sp pipeline.StreamPlan) pipeline.StreamSpec {
 		return pipeline.StreamSpec{
 			PeerMAC: a.cfg.PeerMAC(sp.TxPort), TxMAC: a.macs[sp.TxPort],
 			Burst: a.burst, Bursts: a.cfg.RxBursts, TxRetry: retry, TxRetryDelayUs: retryUs,
@@ -485,7 +494,12 @@ func (a *app) buildForwarder() error {
 				MultiFlow: a.cfg.TxOnlyMultiFlow, Lcore: a.lcoreOf(plan, sp),
 			},
 		}
-	}, a.cfg.BusyPoll)
+	}
+	if a.cfg.Pipeline {
+		a.fwd, err = pipeline.BuildPipelined(a.eal, plan, a.engine, a.pool, a.off, spec, a.cfg.BusyPoll, txLcores)
+	} else {
+		a.fwd, err = pipeline.Build(a.eal, plan, a.engine, a.pool, a.off, spec, a.cfg.BusyPoll)
+	}
 	return err
 }
 
@@ -503,8 +517,11 @@ func (a *app) lcoreOf(plan pipeline.Plan, sp pipeline.StreamPlan) uint {
 
 func (a *app) fwdConfigReport() fwdConfigReport {
 	r := fwdConfigReport{Engine: a.engine.Name, Retry: a.retry, RetryNum: 64, RetryUs: 1, NbPorts: len(a.fwdPorts)}
-	for _, l := range a.fwd.Lcores() {
+	for i, l := range a.rxLcores() {
 		lr := lcoreConfigReport{Lcore: l.ID}
+		if i < len(a.txLcores) {
+			lr.PipeTx, lr.Pipelined = a.txLcores[i], true
+		}
 		for _, s := range l.Streams {
 			lr.Streams = append(lr.Streams, streamConfigReport{
 				RxPort: s.RxPort, RxQueue: s.RxQueue, RxSocket: max(a.port(s.RxPort).Socket(), 0),
@@ -517,6 +534,18 @@ func (a *app) fwdConfigReport() fwdConfigReport {
 	}
 	r.NbLcores = len(r.Lcores)
 	return r
+}
+
+// rxLcores are the lcores that receive: all of them, or in pipeline mode
+// those running RX halves.
+func (a *app) rxLcores() []*pipeline.Lcore {
+	var ls []*pipeline.Lcore
+	for _, l := range a.fwd.Lcores() {
+		if len(l.Streams) == 0 || l.Streams[0].Role() != pipeline.RoleTx {
+			ls = append(ls, l)
+		}
+	}
+	return ls
 }
 
 func (a *app) rxtxConfigReport() rxtxConfigReport {

@@ -172,9 +172,11 @@ type fwdConfigReport struct {
 }
 
 type lcoreConfigReport struct {
-	Lcore   uint
-	Socket  int
-	Streams []streamConfigReport
+	Lcore     uint
+	Socket    int
+	Streams   []streamConfigReport
+	Pipelined bool // pipeline mode: PipeTx runs these streams' TX stage
+	PipeTx    uint
 }
 
 type streamConfigReport struct {
@@ -205,6 +207,9 @@ func writeFwdConfig(w io.Writer, r fwdConfigReport) {
 				s.RxPort, s.RxQueue, s.RxSocket, s.TxPort, s.TxQueue, s.TxSocket, upperMAC(s.Peer))
 		}
 		fmt.Fprint(w, "\n")
+		if l.Pipelined {
+			fmt.Fprintf(w, "  (pipeline mode: the TX stage and TX of these streams run on lcore %d)\n", l.PipeTx)
+		}
 	}
 	fmt.Fprint(w, "\n")
 }
