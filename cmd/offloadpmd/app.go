@@ -770,7 +770,9 @@ func (a *app) waitNonInteractive() error {
 		defer t.Stop()
 		tick = t.C
 		a.printPeriodic()
-	} else {
+	} else if a.cfg.RunTime == 0 {
+		// As testpmd: any byte, or EOF, on stdin ends the run. With
+		// --run-time the duration rules and stdin is not read.
 		a.printf("Press enter to exit\n")
 		go func() {
 			var b [1]byte
