@@ -2,9 +2,11 @@
 // replay: valid Ethernet/IPv4/UDP and TCP frames built with gopacket.
 //
 //	pcapgen -kind udp64 -flows 1024 -o udp64.pcap
+//	pcapgen -kind gro -flows 64 -segs 64 -run 32 -o gro_run32.pcap
 package main
 
 import (
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"net"
@@ -16,14 +18,21 @@ import (
 )
 
 func main() {
-	kind := flag.String("kind", "udp64", "udp64: 64-byte UDP frames; tcp1514: full-size TCP segments; tcp, udp: -payload bytes of TCP or UDP payload")
-	flows := flag.Int("flows", 1024, "distinct 5-tuples (one packet each)")
+	kind := flag.String("kind", "udp64", "udp64: 64-byte UDP frames; tcp1514: full-size TCP segments; tcp, udp: -payload bytes of TCP or UDP payload; "+
+		"gro, udpgro: -segs consecutive 1448-byte TCP segments (timestamp option) or 1472-byte UDP datagrams per flow, 1514-byte frames, for GRO")
+	flows := flag.Int("flows", 1024, "distinct 5-tuples (one packet each, or -segs each for gro and udpgro)")
 	out := flag.String("o", "", "output pcap file")
 	flag.IntVar(&payloadLen, "payload", 32768, "payload bytes for -kind tcp and udp")
 	flag.BoolVar(&ipv6, "6", false, "IPv6 instead of IPv4")
+	flag.IntVar(&groSegs, "segs", 64, "gro, udpgro: in-order segments per flow")
+	flag.IntVar(&groRun, "run", 1, "gro, udpgro: consecutive segments of one flow before the next flow's (1: interleaved per packet)")
 	flag.Parse()
 	if *out == "" || *flows < 1 || *flows > 65535 {
 		fmt.Fprintln(os.Stderr, "pcapgen: need -o FILE and 1 <= -flows <= 65535")
+		os.Exit(2)
+	}
+	if groSegs < 1 || groSegs > 65535 || groRun < 1 {
+		fmt.Fprintln(os.Stderr, "pcapgen: need 1 <= -segs <= 65535 and -run >= 1")
 		os.Exit(2)
 	}
 	if err := write(*out, *kind, *flows); err != nil {
@@ -42,8 +51,19 @@ func write(name, kind string, flows int) error {
 	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		return err
 	}
-	for i := 0; i < flows; i++ {
-		frame, err := Frame(kind, i)
+	n := flows
+	if kind == "gro" || kind == "udpgro" {
+		n = flows * groSegs
+	}
+	for i := 0; i < n; i++ {
+		var frame []byte
+		var err error
+		if kind == "gro" || kind == "udpgro" {
+			f, s := GROOrder(i, flows, groSegs, groRun)
+			frame, err = GROSegment(kind == "udpgro", f, s)
+		} else {
+			frame, err = Frame(kind, i)
+		}
 		if err != nil {
 			return err
 		}
@@ -58,6 +78,8 @@ func write(name, kind string, flows int) error {
 var (
 	payloadLen int
 	ipv6       bool
+	groSegs    int
+	groRun     int
 )
 
 // Frame builds frame i of a kind: flow i has source 10.0.<i/256>.<i%256>
@@ -136,6 +158,84 @@ func large(kind string, i int, eth *layers.Ethernet, ip4 *layers.IPv4) ([]byte, 
 		l4 = u
 	} else {
 		t := &layers.TCP{SrcPort: layers.TCPPort(1024 + i), DstPort: 5201, Seq: uint32(i) * 100000, ACK: true, PSH: true, Ack: 1, Window: 1024}
+		if err := t.SetNetworkLayerForChecksum(nl); err != nil {
+			return nil, err
+		}
+		l4 = t
+	}
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(buf, opts, eth, l3, l4, gopacket.Payload(payload)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// GRO traffic: each flow's segments are in order and mergeable (same
+// headers but the sequence number, IPv4 ID +1 per segment with DF set,
+// TCP: ACK only and the same timestamp option, as librte_gro requires).
+const (
+	GROTCPPayload = 1448 // 14 + 20 + 32 (20 + NOP NOP TS) + 1448 = 1514
+	GROUDPPayload = 1472 // 14 + 20 + 8 + 1472 = 1514
+)
+
+// GROOrder is which flow and segment frame i of the file is: rounds of run
+// consecutive segments of flow 0, then of flow 1, ..., then the next run
+// of flow 0 (run 1: interleaved per packet).
+func GROOrder(i, flows, segs, run int) (flow, seg int) {
+	for s0 := 0; s0 < segs; s0 += run {
+		r := min(run, segs-s0)
+		if i < r*flows {
+			return i / r, s0 + i%r
+		}
+		i -= r * flows
+	}
+	panic("pcapgen: GROOrder: frame index out of range")
+}
+
+// GROSegment builds segment s of flow f: a 1448-byte TCP segment with the
+// timestamp option, or (udp) a 1472-byte UDP datagram.
+func GROSegment(udp bool, f, s int) ([]byte, error) {
+	eth := &layers.Ethernet{
+		SrcMAC:       net.HardwareAddr{0x02, 0, 0, 0, 0xa, 1},
+		DstMAC:       net.HardwareAddr{0x02, 0, 0, 0, 0xb, 1},
+		EthernetType: layers.EthernetTypeIPv4,
+	}
+	proto := layers.IPProtocolTCP
+	n := GROTCPPayload
+	if udp {
+		proto, n = layers.IPProtocolUDP, GROUDPPayload
+	}
+	ip4 := &layers.IPv4{
+		Version: 4, TTL: 64, Id: uint16(s), Flags: layers.IPv4DontFragment, Protocol: proto,
+		SrcIP: net.IPv4(10, 0, byte(f>>8), byte(f)).To4(), DstIP: net.IPv4(10, 1, 0, 1).To4(),
+	}
+	var nl gopacket.NetworkLayer = ip4
+	var l3 gopacket.SerializableLayer = ip4
+	if ipv6 {
+		eth.EthernetType = layers.EthernetTypeIPv6
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: proto,
+			SrcIP: net.ParseIP(fmt.Sprintf("2001:db8::%x", f+1)), DstIP: net.ParseIP("2001:db8:1::1")}
+		nl, l3 = ip, ip
+	}
+	payload := make([]byte, n)
+	for j := range payload {
+		payload[j] = byte(f*131 + s*n + j)
+	}
+	var l4 gopacket.SerializableLayer
+	if udp {
+		u := &layers.UDP{SrcPort: layers.UDPPort(1024 + f), DstPort: 9000}
+		if err := u.SetNetworkLayerForChecksum(nl); err != nil {
+			return nil, err
+		}
+		l4 = u
+	} else {
+		ts := make([]byte, 8)
+		binary.BigEndian.PutUint32(ts[0:], uint32(0x1000+f))
+		binary.BigEndian.PutUint32(ts[4:], 0x2000)
+		t := &layers.TCP{SrcPort: layers.TCPPort(1024 + f), DstPort: 5201, Seq: uint32(1 + s*n), ACK: true, Ack: 1, Window: 1024,
+			Options: []layers.TCPOption{{OptionType: layers.TCPOptionKindNop}, {OptionType: layers.TCPOptionKindNop},
+				{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: ts}}}
 		if err := t.SetNetworkLayerForChecksum(nl); err != nil {
 			return nil, err
 		}
