@@ -1,10 +1,15 @@
 package pmd_test
 
 import (
+	"net"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/pmd"
 	"github.com/offloadpmd/offloadpmd/pmd/pmdtest"
 )
@@ -85,4 +90,79 @@ func TestConfigureEnablesOnlyAdvertised(t *testing.T) {
 	if got := tap.RxOffloads(); got != wantRx&capa.RxOffloadCapa || got.Has(pmd.RxOffloadTCPLRO) {
 		t.Errorf("net_tap enabled RX [%v] from wanted [%v] and advertised [%v]", got, wantRx, capa.RxOffloadCapa)
 	}
+}
+
+// TestSendSkipsRefusedHead sends a burst through net_tap whose second
+// packet the driver refuses (TSO whose segment frame exceeds the MTU): the
+// stream drops that one packet, counting it, and sends the rest (it used
+// to drop the whole burst behind it).
+func TestSendSkipsRefusedHead(t *testing.T) {
+	pmdtest.Need(t)
+	pmdtest.Tun(t)
+	pool := pmdtest.Pool(t, 2048, 0)
+	tap, err := pmd.ProbeVdev("net_tap_skip0,iface=opmdskip0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tap.Close()
+	tso := pmd.TxOffloadTCPTSO | pmd.TxOffloadIPv4Cksum | pmd.TxOffloadTCPCksum
+	if !tap.Info().TxOffloadCapa.Has(tso) {
+		t.Skipf("net_tap advertises TX [%v] here, not TCP_TSO and the checksums", tap.Info().TxOffloadCapa)
+	}
+	if err := tap.Configure(pmd.PortConfig{RxQueues: 1, TxQueues: 1, TxOffloads: tso, Pool: pool}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tap.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pmdtest.Run(t, "ip", "link", "set", "opmdskip0", "up")
+	s, err := pmd.NewStream(pmd.StreamConfig{TxPort: tap.ID(), Burst: 32, RxMode: pmd.RxNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	frame := tcpFrame(t, 1400)
+	base := pool.InUse()
+	for i := range 5 {
+		m := pool.Alloc()
+		if m == nil || !m.SetData(frame) {
+			t.Fatal("no mbuf for the frame")
+		}
+		if i == 1 {
+			// net_tap cuts only segments whose frame fits the MTU:
+			// 14+20+20+1460 > 1500.
+			m.SetOlFlags(offload.OlTxIPv4 | offload.OlTxIPCksum | offload.OlTxTCPCksum | offload.OlTxTCPSeg)
+			m.SetTxLengths(pmd.TxLengths{L2: 14, L3: 20, L4: 20, TSOSegsz: 1460})
+		}
+		s.Send(m)
+	}
+	s.Flush()
+	c := s.Counters()
+	if c.TxPackets != 4 || c.TxDropped != 1 {
+		t.Errorf("tx %d dropped %d, want 4 sent and the refused one dropped", c.TxPackets, c.TxDropped)
+	}
+	// net_tap counts every packet a call leaves unsent as an output
+	// error, so its oerrors say little; its opackets must be the four.
+	if st, err := tap.Stats(); err != nil || st.OPackets != 4 {
+		t.Errorf("tap opackets %d (%v), want 4", st.OPackets, err)
+	}
+	if got := pool.InUse(); got != base {
+		t.Errorf("%d mbufs in use after the send, %d before", got, base)
+	}
+}
+
+// tcpFrame is an Ethernet/IPv4/TCP frame (20-byte TCP header) with
+// payload bytes.
+func tcpFrame(t *testing.T, payload int) []byte {
+	t.Helper()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+	tcp := &layers.TCP{SrcPort: 5000, DstPort: 80, Seq: 1, ACK: true, Window: 100}
+	_ = tcp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(make([]byte, payload))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

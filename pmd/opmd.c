@@ -47,34 +47,52 @@ stream_prepare(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
 static inline void
 stream_send(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t sent = 0;
+	uint16_t i = 0, sent = 0;
 	uint32_t retries = 0;
+	bool skipped = false;
 
 	if (s->tx_prepare && s->tx_mode == OPMD_TX_ETHDEV)
 		n = stream_prepare(s, pkts, n);
-	while (sent < n) {
+	while (i < n) {
 		uint16_t k;
 		if (s->tx_mode == OPMD_TX_RING)
-			k = rte_ring_enqueue_burst(s->tx_ring, (void **)&pkts[sent],
-						   n - sent, NULL);
+			k = rte_ring_enqueue_burst(s->tx_ring, (void **)&pkts[i],
+						   n - i, NULL);
 		else
 			k = rte_eth_tx_burst(s->tx_port, s->tx_queue,
-					     &pkts[sent], n - sent);
+					     &pkts[i], n - i);
 		if (k) {
+			i += k;
 			sent += k;
+			skipped = false;
 			continue;
 		}
-		if (retries == s->tx_retry)
+		if (retries < s->tx_retry) {
+			retries++;
+			if (s->tx_retry_us)
+				rte_delay_us(s->tx_retry_us);
+			continue;
+		}
+		if (skipped || s->tx_mode != OPMD_TX_ETHDEV)
 			break;
-		retries++;
-		if (s->tx_retry_us)
-			rte_delay_us(s->tx_retry_us);
+		/*
+		 * No progress: the queue may be full, or the driver may refuse
+		 * the head packet itself and stop there (net_tap does, for a
+		 * packet it cannot segment, counting an output error). Drop
+		 * the head and try the rest once more, so one bad packet does
+		 * not take the burst with it; a full queue drops the rest at
+		 * the next pass, as before.
+		 */
+		rte_pktmbuf_free(pkts[i]);
+		s->tx_dropped++;
+		i++;
+		skipped = true;
 	}
 	s->tx_retries += retries;
 	s->tx_packets += sent;
-	if (unlikely(sent < n)) {
-		s->tx_dropped += n - sent;
-		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	if (unlikely(i < n)) {
+		s->tx_dropped += n - i;
+		rte_pktmbuf_free_bulk(&pkts[i], n - i);
 	}
 }
 

@@ -12,6 +12,7 @@
 #ifndef OPMD_H
 #define OPMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

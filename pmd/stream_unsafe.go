@@ -227,6 +227,9 @@ func (s *Stream) SendBurst(pkts []*Mbuf) {
 	}
 }
 
+// TxQueued is the number of packets queued with Send since the last Poll.
+func (s *Stream) TxQueued() int { return int(s.c.nb_tx) }
+
 // SendRx sends Rx()[:k] in place at the next Poll, before anything queued
 // with Send: the engine has compacted the packets it keeps to the front of
 // the burst. Call it at most once per burst. Rx()[k:] are the caller's to
