@@ -50,6 +50,8 @@ type Table struct {
 	Version uint64
 	// MTU is the port's IP MTU: segments sent on it are never larger.
 	MTU uint16
+	// Quirks are the device's known departures from its capabilities.
+	Quirks Quirks
 
 	hwRx RxCaps // advertised by the device
 	hwTx TxCaps
@@ -66,7 +68,7 @@ type Table struct {
 // NewTable is a port's table with nothing enabled. hwRx and hwTx are what
 // the device advertises (its rx/tx_offload_capa).
 func NewTable(port uint16, driver string, hwRx RxCaps, hwTx TxCaps) *Table {
-	return &Table{Port: port, Driver: driver, hwRx: hwRx, hwTx: hwTx, swRx: SoftwareRx, swTx: SoftwareTx}
+	return &Table{Port: port, Driver: driver, Quirks: DriverQuirks(driver), hwRx: hwRx, hwTx: hwTx, swRx: SoftwareRx, swTx: SoftwareTx}
 }
 
 // HardwareRx is what the device advertises for RX.
@@ -209,7 +211,7 @@ func (t *Table) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	n := Table{Port: j.Port, Driver: j.Driver, Version: j.Version, MTU: j.MTU}
+	n := Table{Port: j.Port, Driver: j.Driver, Version: j.Version, MTU: j.MTU, Quirks: DriverQuirks(j.Driver)}
 	for _, e := range j.Capabilities {
 		switch e.Dir {
 		case "rx":
