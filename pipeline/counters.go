@@ -38,6 +38,9 @@ const (
 	CsumL4Software
 	// Requests left to the egress device.
 	TasksToHardware
+	// TasksQuirk: packets whose tasks the egress device was to do but
+	// would get wrong (offload.Quirks), done in software instead.
+	TasksQuirk
 	// The csum engine's count of packets received with bad checksums, by
 	// their RX flags (testpmd's Bad-ipcsum and Bad-l4csum).
 	CsumRxBadIP
@@ -73,6 +76,7 @@ var fixedNames = [numFixed]string{
 	CsumIPv4Software: "csum-ipv4-software",
 	CsumL4Software:   "csum-l4-software",
 	TasksToHardware:  "tasks-to-hardware",
+	TasksQuirk:       "tasks-quirk-to-software",
 	DropPipeLeftover: "drop-pipeline-leftover",
 	CsumRxBadIP:      "csum-rx-bad-ip",
 	CsumRxBadL4:      "csum-rx-bad-l4",

@@ -22,7 +22,7 @@ type Engine struct {
 	End func(*Stream)
 	// Fwd handles one burst: it compacts the packets to send to the
 	// front of pkts and returns how many there are; every other packet it
-	// Drops (counting why) or frees in place (FreeRx). It allocates nothing
+	// Drops (counting why) or frees (Stream.free). It allocates nothing
 	// and makes no cgo call. The TX stage then performs what the kept
 	// packets ask for.
 	Fwd func(s *Stream, pkts []*pmd.Mbuf) int
@@ -118,7 +118,7 @@ var RxOnlyEngine = Engine{
 	Name: "rxonly",
 	Help: "receive packets and free them",
 	Fwd: func(s *Stream, pkts []*pmd.Mbuf) int {
-		s.io.FreeRx(len(pkts))
+		s.free(pkts)
 		s.Count(FreedRxOnly, uint64(len(pkts)))
 		return 0
 	},

@@ -72,6 +72,8 @@ type offloadState struct {
 	in      []assembly.Input
 	verdict []assembly.Verdict
 	out     []assembly.Output
+	pkts    []*pmd.Mbuf // assembly's result: a burst's bypass, then outPkts
+	outPkts []*pmd.Mbuf // pkts past BurstMax: what the engines let go
 	segs    [][]byte
 	bufs    [][]byte
 	segOut  []segment.Seg
@@ -82,17 +84,20 @@ type offloadState struct {
 }
 
 func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
-	return &offloadState{
+	o := &offloadState{
 		cfg:     cfg,
 		store:   pmd.NewMbufStore(s),
 		in:      make([]assembly.Input, pmd.BurstMax),
 		verdict: make([]assembly.Verdict, pmd.BurstMax),
 		out:     make([]assembly.Output, 2*pmd.BurstMax),
+		pkts:    make([]*pmd.Mbuf, 3*pmd.BurstMax),
 		segs:    make([][]byte, 0, pmd.MaxChainSegs),
 		bufs:    make([][]byte, segment.MaxSegments),
 		segOut:  make([]segment.Seg, segment.MaxSegments),
 		mbufs:   make([]*pmd.Mbuf, segment.MaxSegments),
 	}
+	o.outPkts = o.pkts[pmd.BurstMax:]
+	return o
 }
 
 // holding reports whether the stream's assembly engines hold packets (and
@@ -111,6 +116,7 @@ type burstView struct {
 	allowedOwn     offload.TxCaps
 	allowedBrought offload.TxCaps
 	hw             offload.TxCaps
+	quirks         offload.Quirks // the TX device's
 	mtu            int
 }
 
@@ -126,7 +132,7 @@ func (s *Stream) loadBurst(b *burstView) {
 		b.allowedBrought = b.rx.EnabledTx()
 	}
 	if b.tx != nil {
-		b.allowedOwn, b.hw = b.tx.EnabledTx(), b.tx.DeviceTx()
+		b.allowedOwn, b.hw, b.quirks = b.tx.EnabledTx(), b.tx.DeviceTx(), b.tx.Quirks
 		if b.tx.MTU > 0 {
 			b.mtu = int(b.tx.MTU)
 		}
@@ -251,38 +257,78 @@ func (s *Stream) assemble(pkts []*pmd.Mbuf, b *burstView, now int64) []*pmd.Mbuf
 	return pkts
 }
 
-// ensureAssembly creates the engines a port enables, the first time.
+// groWanted is the GRO configuration the RX port's table asks for.
+func (s *Stream) groWanted(b *burstView) assembly.GROConfig {
+	cfg := s.off.cfg.GRO
+	cfg.TCP = b.rx.RxBy(offload.RxTCPLRO) == offload.PerformSoftware
+	cfg.UDP = b.rx.RxBy(offload.RxUDPGRO) == offload.PerformSoftware
+	return cfg
+}
+
+// reassWanted is the reassembly configuration the RX port's table asks
+// for.
+func (s *Stream) reassWanted(b *burstView) assembly.ReassemblyConfig {
+	cfg := s.off.cfg.Reassembly
+	cfg.IPv4 = b.rx.RxBy(offload.RxIPv4Reassembly) == offload.PerformSoftware
+	cfg.IPv6 = b.rx.RxBy(offload.RxIPv6Reassembly) == offload.PerformSoftware
+	return cfg
+}
+
+// ensureAssembly creates the engines a port enables, the first time, and
+// again when the port's table changes what they assemble (after
+// retire let go of what the old ones held).
 func (s *Stream) ensureAssembly(b *burstView) error {
 	o := s.off
 	var err error
 	if b.gro && o.gro == nil {
-		cfg := o.cfg.GRO
-		cfg.TCP = b.rx.RxBy(offload.RxTCPLRO) == offload.PerformSoftware
-		cfg.UDP = b.rx.RxBy(offload.RxUDPGRO) == offload.PerformSoftware
-		if o.gro, err = assembly.NewGRO(o.store, cfg); err != nil {
+		if o.gro, err = assembly.NewGRO(o.store, s.groWanted(b)); err != nil {
 			return fmt.Errorf("stream %d: %w", s.ID, err)
 		}
 	}
 	if b.reass && o.reass == nil {
-		cfg := o.cfg.Reassembly
-		cfg.IPv4 = b.rx.RxBy(offload.RxIPv4Reassembly) == offload.PerformSoftware
-		cfg.IPv6 = b.rx.RxBy(offload.RxIPv6Reassembly) == offload.PerformSoftware
-		if o.reass, err = assembly.NewReassembler(o.store, cfg); err != nil {
+		if o.reass, err = assembly.NewReassembler(o.store, s.reassWanted(b)); err != nil {
 			return fmt.Errorf("stream %d: %w", s.ID, err)
 		}
 	}
 	return nil
 }
 
-// runAssembly passes one burst through GRO (gro) or reassembly. Packets
-// carrying TX requests go round the engine, in place, ahead of its output.
+// retire lets go of the engines the RX port's table no longer asks for
+// (or asks for differently) before the burst: GRO's held packets are
+// sent on ahead of it, reassembly's fragments dropped as stopped. The
+// next burst that wants them creates new ones.
+func (s *Stream) retire(e *Engine, b *burstView) {
+	o := s.off
+	if o.reass != nil && (!b.reass || o.reass.Config() != s.reassWanted(b)) {
+		o.reass.FlushAll()
+		s.syncAssemblyStats()
+		o.reass, o.lastRe = nil, assembly.ReassemblyStats{}
+	}
+	if o.gro != nil && (!b.gro || o.gro.Config() != s.groWanted(b)) {
+		for {
+			k := o.gro.FlushAll(o.out)
+			s.syncAssemblyStats()
+			if k == 0 {
+				break
+			}
+			s.forward(e, s.assembled(o.out[:k]), b, false, false)
+		}
+		o.gro, o.lastGRO = nil, assembly.GROStats{}
+	}
+}
+
+// runAssembly passes one burst through GRO (gro) or reassembly, then lets
+// go of what has been held past the engine's timeout, so that a quiet flow
+// leaves in time under steady traffic. Packets carrying TX requests go
+// round the engine, ahead of its output. The result is in the stream's
+// scratch array, not the RX array.
 func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf {
 	o := s.off
-	rx := s.io.RxArray()
+	dst := o.pkts
 	n, bypass := 0, 0
 	for _, m := range pkts {
 		if o.hasRequest(m) {
-			rx[bypass] = m // bypass <= index of m: safe in place
+			dst[bypass] = m // bypass <= index of m when pkts is dst: safe in place
 			bypass++
 			continue
 		}
@@ -302,36 +348,40 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 	var k int
 	if gro {
 		k = o.gro.Receive(now, o.in[:n], o.verdict[:n], o.out)
+		k += o.gro.Flush(now, o.out[k:])
 	} else {
 		k = o.reass.Receive(now, o.in[:n], o.verdict[:n], o.out)
+		o.reass.Flush(now)
 	}
 	s.syncAssemblyStats()
-	k = min(k, len(rx)-bypass)
-	for i, out := range o.out[:k] {
-		rx[bypass+i] = s.assembled(out)
-	}
-	return rx[:bypass+k]
+	copy(dst[bypass:], s.assembled(o.out[:k]))
+	return dst[:bypass+k]
 }
 
-// assembled marks a packet that left an assembly engine as DPDK would: a
-// merged packet gets RX_LRO and its segment size in tso_segsz, and its L4
-// checksum is good.
-func (s *Stream) assembled(out assembly.Output) *pmd.Mbuf {
-	m := pmd.HandleMbuf(out.Pkt)
-	switch out.Kind {
-	case assembly.KindTCPv4, assembly.KindTCPv6, assembly.KindUDPL4:
-		f := m.OlFlags()&^offload.OlRxL4CksumMask | offload.OlRxLRO | offload.OlRxL4CksumGood
-		m.SetOlFlags(f)
-		m.SetTSOSegsz(out.SegSize)
+// assembled marks the packets that left an assembly engine as DPDK would
+// (a merged packet gets RX_LRO and its segment size in tso_segsz, and its
+// L4 checksum is good) and returns them, in the stream's scratch array
+// past its first BurstMax entries.
+func (s *Stream) assembled(outs []assembly.Output) []*pmd.Mbuf {
+	pkts := s.off.outPkts[:len(outs)]
+	for i, out := range outs {
+		m := pmd.HandleMbuf(out.Pkt)
+		switch out.Kind {
+		case assembly.KindTCPv4, assembly.KindTCPv6, assembly.KindUDPL4:
+			f := m.OlFlags()&^offload.OlRxL4CksumMask | offload.OlRxLRO | offload.OlRxL4CksumGood
+			m.SetOlFlags(f)
+			m.SetTSOSegsz(out.SegSize)
+		}
+		pkts[i] = m
 	}
-	return m
+	return pkts
 }
 
 // flushAssembly lets out what the engines hold past their timeouts (all of
-// it when all is set), into the RX array.
+// it when all is set); it returns at most len(o.out) packets, the rest
+// leave at the next call.
 func (s *Stream) flushAssembly(now int64, all bool) []*pmd.Mbuf {
 	o := s.off
-	rx := s.io.RxArray()
 	k := 0
 	if o.reass != nil {
 		if all {
@@ -341,18 +391,14 @@ func (s *Stream) flushAssembly(now int64, all bool) []*pmd.Mbuf {
 		}
 	}
 	if o.gro != nil {
-		out := o.out[:min(len(o.out), len(rx))]
 		if all {
-			k = o.gro.FlushAll(out)
+			k = o.gro.FlushAll(o.out)
 		} else {
-			k = o.gro.Flush(now, out)
+			k = o.gro.Flush(now, o.out)
 		}
 	}
 	s.syncAssemblyStats()
-	for i, out := range o.out[:k] {
-		rx[i] = s.assembled(out)
-	}
-	return rx[:k]
+	return s.assembled(o.out[:k])
 }
 
 // syncAssemblyStats copies the engines' statistics (plain fields, this
@@ -362,7 +408,7 @@ func (s *Stream) syncAssemblyStats() {
 	o := s.off
 	if o.gro != nil {
 		st := o.gro.Stats()
-		if st.In != o.lastGRO.In || st.Out != o.lastGRO.Out {
+		if st != o.lastGRO {
 			s.cnt.Set(int(GROIn), st.In)
 			s.cnt.Set(int(GROHeld), st.Held)
 			s.cnt.Set(int(GROMerged), st.Merged)
@@ -378,7 +424,7 @@ func (s *Stream) syncAssemblyStats() {
 	}
 	if o.reass != nil {
 		st := o.reass.Stats()
-		if st.In != o.lastRe.In || st.Reassembled != o.lastRe.Reassembled {
+		if st != o.lastRe {
 			s.cnt.Set(int(ReassIn), st.In)
 			s.cnt.Set(int(ReassHeld), st.Held)
 			s.cnt.Set(int(ReassDone), st.Reassembled)
@@ -405,7 +451,8 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 	if ownRequests {
 		allowed = b.allowedOwn
 	}
-	grown, kept, toHW := false, 0, false
+	// grown: packets go through the TX array, after what is there.
+	grown, kept, toHW := !s.inPlace, 0, false
 	for _, m := range pkts {
 		if !o.hasRequest(m) {
 			if grown {
@@ -418,6 +465,12 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 		}
 		r := o.requestOf(m)
 		offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw, &o.batch)
+		if b.quirks != 0 && o.batch.Refusal == offload.RefusalNone {
+			if back := b.quirks.Spoils(&o.batch, int(r.TSOSegsz), b.mtu, s.oddPiece(m)); b.hw&back != 0 {
+				offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw&^back, &o.batch)
+				s.cnt.Inc(int(TasksQuirk))
+			}
+		}
 		if why, _ := o.batch.Refused(); why != offload.RefusalNone {
 			s.refuse(m, why, o.batch.Malformed)
 			continue
@@ -444,6 +497,25 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 	if !grown {
 		s.io.SendRx(kept)
 	}
+}
+
+// oddPiece reports whether a piece of m's chain before the last holds an
+// odd number of bytes past the first's L4 header start (as decoded).
+func (s *Stream) oddPiece(m *pmd.Mbuf) bool {
+	if m.NbSegs() < 2 {
+		return false
+	}
+	o := s.off
+	o.segs = m.SegViews(o.segs)
+	skip := o.batch.Layout.L4Off()
+	for _, p := range o.segs[:len(o.segs)-1] {
+		n := len(p) - skip
+		skip = max(skip-len(p), 0)
+		if n > 0 && n%2 != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func isSeg(t offload.Task) bool {

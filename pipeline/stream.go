@@ -35,6 +35,11 @@ type Stream struct {
 	role Role
 	peer *Stream   // the RX half's TX half
 	ring *pmd.Ring // owned by the RX half
+
+	// inPlace: the burst the engine and TX stage work on is a prefix of
+	// the RX array with nothing queued for TX ahead of it, so it is sent
+	// (or freed) where it is.
+	inPlace bool
 }
 
 // Role is the part of its stream's work s does.
@@ -171,6 +176,7 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 		return
 	}
 	if o == nil {
+		s.inPlace = true
 		s.io.SendRx(e.Fwd(s, pkts))
 		return
 	}
@@ -183,26 +189,56 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if b.rxVerifyIP || b.rxVerifyL4 {
 		s.verifyRx(pkts, &b)
 	}
+	inPlace := true
+	if o.gro != nil || o.reass != nil {
+		s.retire(e, &b)
+	}
 	if b.gro || b.reass {
 		pkts = s.assemble(pkts, &b, clk.now())
+		inPlace = false
 	}
-	s.forward(e, pkts, &b, brought)
+	s.forward(e, pkts, &b, brought, inPlace)
 }
 
 // forward runs the engine and the TX stage on packets past the RX stages
-// (the TX stage is the TX half's in pipeline mode).
-func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought bool) {
+// (the TX stage is the TX half's in pipeline mode). inPlace says pkts is
+// a prefix of the RX array, which is then sent in place unless packets are
+// already queued ahead of it.
+func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inPlace bool) {
+	s.inPlace = inPlace && s.io.TxQueued() == 0
 	n := e.Fwd(s, pkts)
 	if s.role != RoleRx && (brought || e.OwnRequests) {
 		s.txTasks(pkts[:n], b, e.OwnRequests)
 		return
 	}
-	s.io.SendRx(n)
+	s.send(pkts[:n])
+}
+
+// send queues the packets the engine kept: in place if they are the RX
+// array's, after what is queued otherwise.
+func (s *Stream) send(pkts []*pmd.Mbuf) {
+	if s.inPlace {
+		s.io.SendRx(len(pkts))
+	} else {
+		s.io.SendBurst(pkts)
+	}
+}
+
+// free frees a burst the engine keeps none of.
+func (s *Stream) free(pkts []*pmd.Mbuf) {
+	if s.inPlace {
+		s.io.FreeRx(len(pkts))
+		return
+	}
+	for _, m := range pkts {
+		s.io.Drop(m)
+	}
 }
 
 // txHalf is the TX half's work in pipeline mode: the TX stage on what the
 // RX half handed over.
 func (s *Stream) txHalf(e *Engine, pkts []*pmd.Mbuf) {
+	s.inPlace = true
 	if s.off == nil || !(s.off.cfg.Requests[s.RxPort] || e.OwnRequests) {
 		s.io.SendRx(len(pkts))
 		return
@@ -215,13 +251,15 @@ func (s *Stream) txHalf(e *Engine, pkts []*pmd.Mbuf) {
 // flushTimers sends on what the stream's assembly engines let go by
 // timeout (all of it at stop).
 func (s *Stream) flushTimers(e *Engine, now int64, all bool) {
-	pkts := s.flushAssembly(now, all)
-	if len(pkts) == 0 {
-		return
+	for {
+		pkts := s.flushAssembly(now, all)
+		if len(pkts) == 0 {
+			return
+		}
+		var b burstView
+		s.loadBurst(&b)
+		s.forward(e, pkts, &b, false, false)
 	}
-	var b burstView
-	s.loadBurst(&b)
-	s.forward(e, pkts, &b, false)
 }
 
 // ResetStats zeroes the stream's counters; only while it is not running.
