@@ -194,3 +194,18 @@ opmd_eal_init(int argc, char **argv)
 }
 
 
+
+int
+opmd_stream_refill_spares(struct opmd_stream *s, unsigned n)
+{
+	if (n > OPMD_SPARE_MAX)
+		n = OPMD_SPARE_MAX;
+	if (s->nb_spare >= n)
+		return 0;
+	if (rte_pktmbuf_alloc_bulk(s->alloc_pool, &s->spare[s->nb_spare], n - s->nb_spare) != 0) {
+		s->spare_nombuf++;
+		return -1;
+	}
+	s->nb_spare = n;
+	return 0;
+}

@@ -118,6 +118,10 @@ struct opmd_stream {
  * per rx_mode. Returns nb_rx. */
 uint16_t opmd_stream_poll(struct opmd_stream *s);
 
+/* Tops spare[] up to n (at most OPMD_SPARE_MAX) now. Returns 0, or -1 when
+ * the pool cannot (spare_nombuf counts it). */
+int opmd_stream_refill_spares(struct opmd_stream *s, unsigned n);
+
 /* Most streams one lcore runs. */
 #define OPMD_GROUP_MAX 64
 

@@ -156,16 +156,14 @@ func (s *Stream) Spare() *Mbuf {
 // RefillSpares tops the spare mbufs up to n now: a cgo call, for a stage
 // that needs more than the polls keep (a burst of large segmentations).
 // It reports whether there are n.
+//
+// The work is in C: passing &s.c.spare[i] from Go would make cgo's pointer
+// check box the argument, a heap allocation per call.
 func (s *Stream) RefillSpares(n int) bool {
-	n = min(n, SpareMax)
-	if have := int(s.c.nb_spare); have < n {
-		if C.opmd_alloc_bulk(s.c.alloc_pool, &s.c.spare[have], C.uint(n-have)) != 0 {
-			s.c.spare_nombuf++
-			return false
-		}
-		s.c.nb_spare = C.uint16_t(n)
+	if int(s.c.nb_spare) >= n {
+		return true
 	}
-	return true
+	return C.opmd_stream_refill_spares(s.c, C.uint(max(n, 0))) == 0
 }
 
 // SetTxPrepare says whether polls run rte_eth_tx_prepare before sending:
