@@ -316,11 +316,14 @@ const maxSegs = C.RTE_MBUF_MAX_NB_SEGS
 
 // Chain appends the packet tail to the packet m (rte_pktmbuf_chain). It
 // fails, changing nothing, if the chain would exceed the segment limit.
-func (m *Mbuf) Chain(tail *Mbuf) bool {
+func (m *Mbuf) Chain(tail *Mbuf) bool { return m.chainAt(m.Last(), tail) }
+
+// chainAt is Chain given m's last segment.
+func (m *Mbuf) chainAt(last, tail *Mbuf) bool {
 	if uint32(m.nbSegs)+uint32(tail.nbSegs) > maxSegs {
 		return false
 	}
-	m.Last().next = tail
+	last.next = tail
 	m.nbSegs += tail.nbSegs
 	m.pktLen += tail.pktLen
 	// pkt_len is kept in the head only (DPDK resets the tail's likewise).

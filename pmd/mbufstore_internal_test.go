@@ -61,3 +61,51 @@ func TestMbufStore(t *testing.T) {
 	}
 	x.Free()
 }
+
+// TestMbufStoreAppendTail: the tail AppendTail returns is the chain's last
+// segment, and passing it back builds the same chain as walking would.
+func TestMbufStoreAppendTail(t *testing.T) {
+	pool := testPool(t, 512)
+	s, err := NewStream(StreamConfig{Burst: 32, RxMode: RxNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st := NewMbufStore(s)
+	var _ pkt.TailStore = st
+	mk := func(b string) *Mbuf {
+		m := pool.Alloc()
+		if !m.SetData([]byte(b)) {
+			t.Fatal("SetData")
+		}
+		return m
+	}
+	head := mk("H:0")
+	h, tail := Handle(head), pkt.Nil
+	want := "H:0"
+	for i := 1; i <= 20; i++ {
+		src := mk("h:" + string(rune('a'+i)))
+		if i%5 == 0 { // a two-segment source: the tail is its second
+			src.Chain(mk("+"))
+		}
+		var ok bool
+		if tail, ok = st.AppendTail(h, tail, Handle(src), 2); !ok {
+			t.Fatalf("append %d", i)
+		}
+		want += string(rune('a' + i))
+		if i%5 == 0 {
+			want += "+"
+		}
+		if HandleMbuf(tail) != head.Last() {
+			t.Fatalf("append %d: tail is not the chain's last segment", i)
+		}
+	}
+	if got := string(bytes.Join(st.Segs(h, nil), nil)); got != want || int(head.PktLen()) != len(want) || head.NbSegs() != 25 {
+		t.Fatalf("chain %q (%d segs, len %d), want %q", got, head.NbSegs(), head.PktLen(), want)
+	}
+	st.Free(h)
+	s.Flush()
+	if pool.InUse() != 0 {
+		t.Fatalf("%d mbufs in use", pool.InUse())
+	}
+}

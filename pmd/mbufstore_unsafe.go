@@ -43,9 +43,16 @@ func (st *MbufStore) Len(h pkt.Handle) int { return int(HandleMbuf(h).pktLen) }
 // lie in its first segment, where headers are), the rest is chained onto
 // dst. A first segment left empty is freed rather than chained.
 func (st *MbufStore) Append(dst, src pkt.Handle, off int) bool {
+	_, ok := st.AppendTail(dst, pkt.Nil, src, off)
+	return ok
+}
+
+// AppendTail implements pkt.TailStore: Append without walking dst's chain
+// when tail, its last segment, is known.
+func (st *MbufStore) AppendTail(dst, tail, src pkt.Handle, off int) (pkt.Handle, bool) {
 	d, s := HandleMbuf(dst), HandleMbuf(src)
 	if off < 0 || off > int(s.dataLen) || uint64(d.pktLen)+uint64(s.pktLen)-uint64(off) > 1<<32-1 {
-		return false
+		return pkt.Nil, false
 	}
 	empty := off == int(s.dataLen) && s.next != nil
 	segs := int(s.nbSegs)
@@ -53,7 +60,7 @@ func (st *MbufStore) Append(dst, src pkt.Handle, off int) bool {
 		segs--
 	}
 	if int(d.nbSegs)+segs > MaxChainSegs {
-		return false
+		return pkt.Nil, false
 	}
 	if empty {
 		rest := s.next
@@ -66,7 +73,15 @@ func (st *MbufStore) Append(dst, src pkt.Handle, off int) bool {
 	} else {
 		s.Adj(uint16(off))
 	}
-	return d.Chain(s)
+	last := d
+	if tail != pkt.Nil {
+		last = HandleMbuf(tail)
+	}
+	last = last.Last()
+	if !d.chainAt(last, s) {
+		return pkt.Nil, false
+	}
+	return Handle(s.Last()), true
 }
 
 // Trim implements pkt.Store: n bytes come off the end, and segments left

@@ -122,6 +122,7 @@ type GROStats struct {
 // Output.L4Csum is Good for every held packet.
 type GRO struct {
 	store pkt.Store
+	tails pkt.TailStore // store, if it appends in constant time
 	cfg   GROConfig
 	slots slots
 	flows []flow
@@ -159,7 +160,8 @@ const (
 type flow struct {
 	key     flowKey
 	h       pkt.Handle
-	start   int64 // when its first segment arrived
+	tail    pkt.Handle // h's last segment, for TailStore; Nil: unknown
+	start   int64      // when its first segment arrived
 	hdr     [maxGROHeaders]byte
 	l3len   uint8
 	l4len   uint8
@@ -204,8 +206,10 @@ func NewGRO(store pkt.Store, cfg GROConfig) (*GRO, error) {
 	case store == nil:
 		return nil, fmt.Errorf("%w: no store", ErrConfig)
 	}
+	tails, _ := store.(pkt.TailStore)
 	return &GRO{
 		store: store,
+		tails: tails,
 		cfg:   cfg,
 		slots: newSlots(cfg.Flows),
 		flows: make([]flow, cfg.Flows),
@@ -576,7 +580,13 @@ func (g *GRO) merge(f *flow, s *segment) bool {
 			idMode = idFixed
 		}
 	}
-	if !g.store.Append(f.h, s.h, s.l.PayloadOff()) {
+	if g.tails != nil {
+		t, ok := g.tails.AppendTail(f.h, f.tail, s.h, s.l.PayloadOff())
+		if !ok {
+			return false
+		}
+		f.tail = t
+	} else if !g.store.Append(f.h, s.h, s.l.PayloadOff()) {
 		return false
 	}
 	f.idMode = idMode
@@ -609,7 +619,7 @@ func (g *GRO) hold(now int64, s *segment, out []Output, n int) int {
 	}
 	i := g.slots.alloc(s.hash)
 	f := &g.flows[i]
-	f.key, f.h, f.start = s.key, s.h, now
+	f.key, f.h, f.tail, f.start = s.key, s.h, pkt.Nil, now
 	f.l3len, f.l4len = uint8(s.l.L3Len), uint8(s.l.L4Len)
 	copy(f.hdr[:], s.b[s.l.L2Len:s.l.PayloadOff()])
 	f.segs, f.segSize, f.payLen = 1, uint16(s.payLen), int32(s.payLen)

@@ -536,8 +536,16 @@ func (r *Reassembler) build(i int32) (Output, Reason) {
 		r.store.Trim(base.h, header.IPv6FragmentLen)
 		o.Kind = KindIPv6Reassembled
 	}
+	tails, _ := r.store.(pkt.TailStore)
+	tail := pkt.Nil
 	for k := 1; k < len(fs); k++ {
-		if !r.store.Append(base.h, fs[k].h, int(fs[k].dataOff)) {
+		ok := false
+		if tails != nil {
+			tail, ok = tails.AppendTail(base.h, tail, fs[k].h, int(fs[k].dataOff))
+		} else {
+			ok = r.store.Append(base.h, fs[k].h, int(fs[k].dataOff))
+		}
+		if !ok {
 			// base holds fs[:k] now; free it and the rest.
 			r.store.Free(base.h)
 			for _, f := range fs[k:] {

@@ -31,6 +31,18 @@ type Store interface {
 	Free(h Handle)
 }
 
+// TailStore is a Store that appends in constant time when the caller
+// remembers where dst ends: engines that grow a packet segment by segment
+// (GRO, reassembly) use it when their Store has it, so that merging n
+// segments costs O(n), not O(n²) walks of a chain.
+type TailStore interface {
+	Store
+	// AppendTail is Append given tail, dst's last segment as the previous
+	// AppendTail returned it (Nil: unknown, found by walking dst). It
+	// returns the new last segment.
+	AppendTail(dst, tail, src Handle, off int) (Handle, bool)
+}
+
 // Span is a run of bytes [Off, Off+Len) of a packet, counted across its
 // segments.
 type Span struct {
