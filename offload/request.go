@@ -231,6 +231,11 @@ func (p performers) step(task Task, c TxCaps) Step {
 	return s
 }
 
+// Judge is the step Decode makes of task, which needs capability c, for
+// a requesting side that enabled allowed and an egress device doing hw:
+// for callers that judge a kind of request once rather than per packet.
+func Judge(task Task, c, allowed, hw TxCaps) Step { return performers{allowed, hw}.step(task, c) }
+
 func (b *Batch) add(p performers, task Task, c TxCaps) {
 	b.Steps[b.N] = p.step(task, c)
 	b.N++

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/checksum"
 	"github.com/offloadpmd/offloadpmd/offload/header"
 	"github.com/offloadpmd/offloadpmd/pmd"
 )
@@ -139,12 +140,85 @@ func (s *Stream) csumRequest(m *pmd.Mbuf, cfg *CsumSettings) bool {
 			}
 		}
 	}
-	m.SetOlFlags(f)
 	m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: segsz})
+	if segsz == 0 && s.off != nil && s.off.plan.on {
+		if done, keep := s.csumNow(m, &l, f); done {
+			return keep
+		}
+	}
+	m.SetOlFlags(f)
 	if ufo {
 		s.off.cfg.UFO.Set(m)
 	}
 	return true
+}
+
+// csumPlan is who performs each checksum the csum engine asks for: the
+// steps Decode would make of them against the TX port's table, judged
+// once per burst.
+type csumPlan struct {
+	// on: the engine performs software checksums itself (run to
+	// completion only: in pipeline mode the TX half does them).
+	on           bool
+	ip, tcp, udp offload.Step
+}
+
+func makeCsumPlan(b *burstView, on bool) csumPlan {
+	return csumPlan{
+		on:  on,
+		ip:  offload.Judge(offload.TaskIPv4Cksum, offload.TxIPv4Cksum, b.allowedOwn, b.hw),
+		tcp: offload.Judge(offload.TaskL4Cksum, offload.TxTCPCksum, b.allowedOwn, b.hw),
+		udp: offload.Judge(offload.TaskL4Cksum, offload.TxUDPCksum, b.allowedOwn, b.hw),
+	}
+}
+
+// csumNow is the TX stage for a packet that asks for checksums only,
+// done as soon as csumRequest has set its request f, from the headers it
+// just parsed: the checksums software performs are computed, a refused
+// one drops the packet, as txTasks would. done is false when the device
+// performs one of them: then txTasks decodes the request as usual.
+func (s *Stream) csumNow(m *pmd.Mbuf, l *header.Layout, f uint64) (done, keep bool) {
+	o := s.off
+	p := &o.plan
+	var l4 *offload.Step
+	switch f & offload.OlTxL4Mask {
+	case offload.OlTxTCPCksum:
+		l4 = &p.tcp
+	case offload.OlTxUDPCksum:
+		l4 = &p.udp
+	}
+	ip := f&offload.OlTxIPCksum != 0
+	switch {
+	case ip && p.ip.Verdict == offload.Hardware, l4 != nil && l4.Verdict == offload.Hardware:
+		return false, false
+	case ip && p.ip.Verdict == offload.Refused:
+		s.refuse(m, p.ip.Refusal, header.OK)
+		return true, false
+	case l4 != nil && l4.Verdict == offload.Refused:
+		s.refuse(m, l4.Refusal, header.OK)
+		return true, false
+	}
+	if ip {
+		checksum.SetIPv4(header.IPv4(m.Data()[l.L3Off():]))
+		s.cnt.Inc(int(SoftwareTask(offload.TaskIPv4Cksum)))
+	}
+	if l4 != nil {
+		segs := o.one[:]
+		if m.NbSegs() == 1 {
+			o.one[0] = m.Data()
+		} else {
+			o.segs = m.SegViews(o.segs)
+			segs = o.segs
+		}
+		checksum.SetL4(segs, l)
+		s.cnt.Inc(int(SoftwareTask(offload.TaskL4Cksum)))
+	}
+	// Nothing is left for the device: no flag may make it act again.
+	m.SetOlFlags(f &^ offload.OlTxOffloadMask)
+	if o.cfg.Partial.Mask() != 0 {
+		o.cfg.Partial.Clear(m)
+	}
+	return true, true
 }
 
 // rxFlags are the RX flags a forwarded packet no longer needs once its TX

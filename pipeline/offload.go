@@ -79,6 +79,8 @@ type offloadState struct {
 	segOut  []segment.Seg
 	mbufs   []*pmd.Mbuf
 	batch   offload.Batch
+	one     [1][]byte // a single-segment packet's view
+	plan    csumPlan  // the csum engine's, for the current burst
 	lastGRO assembly.GROStats
 	lastRe  assembly.ReassemblyStats
 }

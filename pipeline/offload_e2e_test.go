@@ -856,6 +856,13 @@ func payloadLen(fr []byte) int {
 // statistics.
 func pcapOffloadRun(t *testing.T, name string, frames [][]byte, want int, cs CsumSettings) (string, Stats) {
 	t.Helper()
+	return pcapOffloadRunWith(t, name, frames, want, cs, allCsums|allSegs)
+}
+
+// pcapOffloadRunWith is pcapOffloadRun with only the TX capabilities
+// enabled enabled (in software).
+func pcapOffloadRunWith(t *testing.T, name string, frames [][]byte, want int, cs CsumSettings, enabled offload.TxCaps) (string, Stats) {
+	t.Helper()
 	r := newRig(t, 8192)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
@@ -864,7 +871,7 @@ func pcapOffloadRun(t *testing.T, name string, frames [][]byte, want int, cs Csu
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab := r.publish(p, offload.Change{EnableTx: allCsums | allSegs, SoftwareTx: allCsums | allSegs})
+	tab := r.publish(p, offload.Change{EnableTx: enabled, SoftwareTx: enabled})
 	if err := p.Configure(pmd.PortConfig{RxQueues: 1, TxQueues: 1, Pool: r.pool, TxOffloads: pmd.TxOffload(tab.DeviceTx())}); err != nil {
 		t.Fatal(err)
 	}

@@ -206,6 +206,9 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 // already queued ahead of it.
 func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inPlace bool) {
 	s.inPlace = inPlace && s.io.TxQueued() == 0
+	if e.OwnRequests && s.off != nil {
+		s.off.plan = makeCsumPlan(b, s.role == RoleWhole)
+	}
 	n := e.Fwd(s, pkts)
 	if s.role != RoleRx && (brought || e.OwnRequests) {
 		s.txTasks(pkts[:n], b, e.OwnRequests)
