@@ -294,9 +294,8 @@ func Decode(r *Request, frame []byte, pktLen int, mtu int, allowed, hw TxCaps, b
 		return
 	}
 	// The lengths must describe this packet.
-	l, m := header.ParseHead(frame, pktLen)
-	b.Layout = l
-	if m != header.OK {
+	l := &b.Layout
+	if m := header.ParseHeadInto(frame, pktLen, l); m != header.OK {
 		b.Refusal, b.Malformed = RefMalformed, m
 		return
 	}
@@ -324,7 +323,7 @@ func Decode(r *Request, frame []byte, pktLen int, mtu int, allowed, hw TxCaps, b
 		b.Refusal = RefL4LenMismatch
 	case r.UFO && l.L3 == header.L3IPv4 && header.IPv4(frame[l.L3Off():]).Flags()&header.IPv4FlagDF != 0:
 		b.Refusal = RefUFODontFragment
-	case seg && segTooBig(r, &l, mtu):
+	case seg && segTooBig(r, l, mtu):
 		b.Refusal = RefSegszExceedsMTU
 	}
 	if b.Refusal != RefusalNone {

@@ -91,8 +91,9 @@ func (s *Stream) countRxBad(m *pmd.Mbuf) {
 // csumRequest sets m's TX request. A packet that is not IP goes as it is;
 // one whose headers do not parse is dropped and counted.
 func (s *Stream) csumRequest(m *pmd.Mbuf, cfg *CsumSettings) bool {
-	l, bad := header.ParseHead(m.Data(), int(m.PktLen()))
-	if bad != header.OK {
+	var lay header.Layout
+	l := &lay
+	if bad := header.ParseHeadInto(m.Data(), int(m.PktLen()), l); bad != header.OK {
 		s.io.Drop(m)
 		s.cnt.Inc(int(Malformed(bad)))
 		return false
@@ -142,7 +143,7 @@ func (s *Stream) csumRequest(m *pmd.Mbuf, cfg *CsumSettings) bool {
 	}
 	m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: segsz})
 	if segsz == 0 && s.off != nil && s.off.plan.on {
-		if done, keep := s.csumNow(m, &l, f); done {
+		if done, keep := s.csumNow(m, l, f); done {
 			return keep
 		}
 	}

@@ -79,8 +79,9 @@ type offloadState struct {
 	segOut  []segment.Seg
 	mbufs   []*pmd.Mbuf
 	batch   offload.Batch
-	one     [1][]byte // a single-segment packet's view
-	plan    csumPlan  // the csum engine's, for the current burst
+	one     [1][]byte     // a single-segment packet's view
+	layout  header.Layout // a packet's, parsed by a stage
+	plan    csumPlan      // the csum engine's, for the current burst
 	lastGRO assembly.GROStats
 	lastRe  assembly.ReassemblyStats
 }
@@ -203,7 +204,8 @@ func (s *Stream) verifyRx(pkts []*pmd.Mbuf, b *burstView) {
 
 func (s *Stream) verifyOne(m *pmd.Mbuf, ip, l4 bool) checksum.Status {
 	o := s.off
-	l, bad := header.ParseHead(m.Data(), int(m.PktLen()))
+	l := &o.layout
+	bad := header.ParseHeadInto(m.Data(), int(m.PktLen()), l)
 	f := m.OlFlags() &^ (offload.OlRxIPCksumMask | offload.OlRxL4CksumMask)
 	st := checksum.Unknown
 	if bad == header.OK && l.L3 == header.L3IPv4 && ip {
@@ -217,7 +219,7 @@ func (s *Stream) verifyOne(m *pmd.Mbuf, ip, l4 bool) checksum.Status {
 	}
 	if bad == header.OK && l4 && l.L4Len > 0 {
 		o.segs = m.SegViews(o.segs)
-		switch st = checksum.VerifyL4(o.segs, &l); st {
+		switch st = checksum.VerifyL4(o.segs, l); st {
 		case checksum.Good:
 			f |= offload.OlRxL4CksumGood
 			s.cnt.Inc(int(RxL4CksumGood))

@@ -317,11 +317,9 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	s.b, s.l = g.segs[0], p.Layout
 	parsed := s.l.L3 == header.L3None
 	if parsed {
-		l, m := header.ParseHead(s.b, g.store.Len(p.Pkt))
-		if m != header.OK {
+		if header.ParseHeadInto(s.b, g.store.Len(p.Pkt), &s.l) != header.OK {
 			return ReasonMalformed
 		}
-		s.l = l
 	}
 	if s.l.L3 != header.L3IPv4 && s.l.L3 != header.L3IPv6 {
 		return ReasonNotIP

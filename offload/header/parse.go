@@ -120,12 +120,21 @@ func Parse(b []byte) (Layout, Malformed) { return ParseHead(b, len(b)) }
 // packet's length as its IP header states it.
 func ParseHead(b []byte, pktLen int) (Layout, Malformed) {
 	var l Layout
+	m := ParseHeadInto(b, pktLen, &l)
+	return l, m
+}
+
+// ParseHeadInto is ParseHead writing into l, which it resets first: for
+// hot paths, where returning the Layout by value costs a copy that stalls
+// on the stores that just built it.
+func ParseHeadInto(b []byte, pktLen int, l *Layout) Malformed {
+	*l = Layout{}
 	if pktLen < len(b) {
 		b = b[:pktLen]
 	}
 	l2, et, ok := L2(b)
 	if !ok {
-		return l, ShortL2
+		return ShortL2
 	}
 	l.L2Len, l.EtherType, l.PktLen = l2, et, pktLen
 	rest := b[l2:]
@@ -135,13 +144,13 @@ func ParseHead(b []byte, pktLen int) (Layout, Malformed) {
 		ip := IPv4(rest)
 		switch {
 		case len(ip) < IPv4MinLen:
-			return l, ShortIPv4
+			return ShortIPv4
 		case ip[ipv4VerIHL]>>4 != 4:
-			return l, BadIPv4Version
+			return BadIPv4Version
 		case ip.HeaderLen() < IPv4MinLen || ip.HeaderLen() > len(ip):
-			return l, BadIPv4IHL
+			return BadIPv4IHL
 		case int(ip.TotalLen()) < ip.HeaderLen() || int(ip.TotalLen()) > restLen:
-			return l, BadIPv4TotalLen
+			return BadIPv4TotalLen
 		}
 		l.L3, l.L3Len, l.L4Proto = L3IPv4, ip.HeaderLen(), ip.Protocol()
 		l.PktLen = l2 + int(ip.TotalLen())
@@ -152,16 +161,16 @@ func ParseHead(b []byte, pktLen int) (Layout, Malformed) {
 		ip := IPv6(rest)
 		switch {
 		case len(ip) < IPv6Len:
-			return l, ShortIPv6
+			return ShortIPv6
 		case ip[ipv6VerTCFlow]>>4 != 6:
-			return l, BadIPv6Version
+			return BadIPv6Version
 		case IPv6Len+int(ip.PayloadLen()) > restLen:
-			return l, BadIPv6PayloadLen
+			return BadIPv6PayloadLen
 		}
 		l.PktLen = l2 + IPv6Len + int(ip.PayloadLen())
 		e, ok := WalkIPv6(ip[:min(len(ip), IPv6Len+int(ip.PayloadLen()))])
 		if !ok {
-			return l, BadIPv6ExtChain
+			return BadIPv6ExtChain
 		}
 		l.L3, l.L3Len, l.L4Proto = L3IPv6, e.HeaderLen, e.Proto
 		if e.FragOff != 0 {
@@ -172,10 +181,10 @@ func ParseHead(b []byte, pktLen int) (Layout, Malformed) {
 			}
 		}
 	default:
-		return l, OK
+		return OK
 	}
 	if l.Fragment && l.FragOffset != 0 {
-		return l, OK // no upper-layer header in a later fragment
+		return OK // no upper-layer header in a later fragment
 	}
 	// The L4 header must be in b; the datagram may go on past it.
 	l4 := b[l.L4Off():min(len(b), l.PktLen)]
@@ -184,21 +193,21 @@ func ParseHead(b []byte, pktLen int) (Layout, Malformed) {
 	case ProtoTCP:
 		t := TCP(l4)
 		if len(t) < TCPMinLen {
-			return l, ShortTCP
+			return ShortTCP
 		}
 		if t.HeaderLen() < TCPMinLen || t.HeaderLen() > len(t) {
-			return l, BadTCPDataOffset
+			return BadTCPDataOffset
 		}
 		l.L4Len = t.HeaderLen()
 	case ProtoUDP:
 		u := UDP(l4)
 		if len(u) < UDPLen {
-			return l, ShortUDP
+			return ShortUDP
 		}
 		if !l.Fragment && (int(u.Length()) < UDPLen || int(u.Length()) > l4Total) {
-			return l, BadUDPLength
+			return BadUDPLength
 		}
 		l.L4Len = UDPLen
 	}
-	return l, OK
+	return OK
 }
