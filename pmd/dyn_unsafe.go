@@ -94,14 +94,20 @@ func LookupDynflag(name string) (Dynflag, error) {
 	return Dynflag{Name: name, Bit: uint(bit)}, nil
 }
 
-// Mask is the flag's ol_flags bit.
-func (f Dynflag) Mask() uint64 { return 1 << f.Bit }
+// Mask is the flag's ol_flags bit; 0 for the zero Dynflag (not
+// registered), which Test never finds and Set and Clear leave alone.
+func (f Dynflag) Mask() uint64 {
+	if f.Name == "" {
+		return 0
+	}
+	return 1 << f.Bit
+}
 
 // Test reports whether the flag is set in m.
-func (f Dynflag) Test(m *Mbuf) bool { return m.olFlags&(1<<f.Bit) != 0 }
+func (f Dynflag) Test(m *Mbuf) bool { return m.olFlags&f.Mask() != 0 }
 
 // Set sets the flag in m.
-func (f Dynflag) Set(m *Mbuf) { m.olFlags |= 1 << f.Bit }
+func (f Dynflag) Set(m *Mbuf) { m.olFlags |= f.Mask() }
 
 // Clear clears the flag in m.
-func (f Dynflag) Clear(m *Mbuf) { m.olFlags &^= 1 << f.Bit }
+func (f Dynflag) Clear(m *Mbuf) { m.olFlags &^= f.Mask() }

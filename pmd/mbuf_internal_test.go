@@ -207,4 +207,16 @@ func TestDynfieldAndDynflag(t *testing.T) {
 	if fl.Test(m) {
 		t.Fatal("flag not cleared")
 	}
+	// A flag never registered is no bit at all: not ol_flags bit 0
+	// (RX_VLAN), which a VLAN-stripping port sets.
+	var none Dynflag
+	m.SetOlFlags(1)
+	if none.Mask() != 0 || none.Test(m) {
+		t.Fatalf("unregistered flag: mask %#x, found in ol_flags %#x", none.Mask(), m.OlFlags())
+	}
+	none.Clear(m)
+	none.Set(m)
+	if m.OlFlags() != 1 {
+		t.Fatalf("unregistered flag changed ol_flags to %#x", m.OlFlags())
+	}
 }
