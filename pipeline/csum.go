@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 
 	"github.com/offloadpmd/offloadpmd/offload"
@@ -61,20 +62,109 @@ var CsumEngine = Engine{
 
 func csumFwd(s *Stream, pkts []*pmd.Mbuf) int {
 	var cfg CsumSettings
+	quick := false
 	if s.off != nil {
 		cfg = s.off.cfg.Csum(s.TxPort)
+		quick = s.off.plan.allSoftware() && cfg == (CsumSettings{})
 	}
 	kept := 0
+	var n quickCounts
 	for _, m := range pkts {
 		s.countRxBad(m)
-		if !s.csumRequest(m, &cfg) {
-			continue
+		if quick && s.csumQuick(m, &n) || s.csumRequest(m, &cfg) {
+			pkts[kept] = m
+			kept++
 		}
-		pkts[kept] = m
-		kept++
+	}
+	if n.ip != 0 {
+		s.cnt.Add(int(SoftwareTask(offload.TaskIPv4Cksum)), n.ip)
+	}
+	if n.l4 != 0 {
+		s.cnt.Add(int(SoftwareTask(offload.TaskL4Cksum)), n.l4)
 	}
 	return kept
 }
+
+// quickCounts are the tasks csumQuick performed in a burst, counted once.
+type quickCounts struct{ ip, l4 uint64 }
+
+// csumQuick is csumRequest and the TX stage at once for the plainest
+// packets, when software does every checksum and nothing is to be
+// segmented: one segment, untagged Ethernet, IPv4 without options and not
+// a fragment or IPv6 without extension headers, TCP or UDP (with a
+// checksum) whose lengths hold. Such a packet leaves with its checksums
+// computed, its lengths set and no TX flag, exactly as through
+// csumRequest and csumNow. For any other packet it reports false,
+// touching nothing: csumRequest takes it.
+func (s *Stream) csumQuick(m *pmd.Mbuf, n *quickCounts) bool {
+	const eth, ip4, ip6 = 14, 20, 40
+	d := m.Data()
+	if m.NbSegs() != 1 || int(m.PktLen()) != len(d) || len(d) < eth+ip4+header.UDPLen {
+		return false
+	}
+	var ip, l4 []byte
+	v6 := false
+	switch be.Uint16(d[12:]) {
+	case header.EtherTypeIPv4:
+		ip = d[eth:]
+		tot := int(be.Uint16(ip[2:]))
+		if ip[0] != 0x45 || tot < ip4+header.UDPLen || eth+tot > len(d) || be.Uint16(ip[6:])&0x3fff != 0 {
+			return false // options, a lying length, a fragment
+		}
+		l4 = d[eth+ip4 : eth+tot]
+	case header.EtherTypeIPv6:
+		if len(d) < eth+ip6+header.UDPLen {
+			return false
+		}
+		ip = d[eth:]
+		end := eth + ip6 + int(be.Uint16(ip[4:]))
+		if ip[0]>>4 != 6 || end > len(d) || end < eth+ip6+header.UDPLen {
+			return false
+		}
+		l4, v6 = d[eth+ip6:end], true
+	default:
+		return false
+	}
+	proto := ip[9]
+	if v6 {
+		proto = ip[6]
+	}
+	var l4len int
+	switch proto {
+	case header.ProtoTCP:
+		if len(l4) < header.TCPMinLen {
+			return false
+		}
+		l4len = int(l4[12]>>4) * 4
+		if l4len < header.TCPMinLen || l4len > len(l4) {
+			return false
+		}
+	case header.ProtoUDP:
+		// A UDP checksum of 0 is left alone: csumRequest asks for no
+		// L4 checksum then.
+		if u := int(be.Uint16(l4[4:])); u < header.UDPLen || u > len(l4) || be.Uint16(l4[6:]) == 0 {
+			return false
+		}
+		l4len = header.UDPLen
+	default:
+		return false
+	}
+	l3len := ip4
+	if v6 {
+		l3len = ip6
+	} else {
+		checksum.SetIPv4NoOptions(ip[:ip4])
+		n.ip++
+	}
+	checksum.SetL4Flat(ip, l4, v6, proto)
+	n.l4++
+	o := s.off
+	m.SetOlFlags(m.OlFlags() &^ (offload.OlTxOffloadMask | rxFlags | o.cfg.UFO.Mask() | o.cfg.Partial.Mask()))
+	m.SetTxLengths(pmd.TxLengths{L2: eth, L3: uint16(l3len), L4: uint16(l4len)})
+	return true
+}
+
+var be = binary.BigEndian
 
 // countRxBad counts what the RX flags say is bad, as testpmd's csum engine
 // does.
@@ -98,10 +188,13 @@ func (s *Stream) csumRequest(m *pmd.Mbuf, cfg *CsumSettings) bool {
 		s.cnt.Inc(int(Malformed(bad)))
 		return false
 	}
-	f := m.OlFlags() &^ (offload.OlTxOffloadMask | rxFlags)
-	if s.off != nil && s.off.cfg.UFO.Mask() != 0 {
-		s.off.cfg.UFO.Clear(m)
+	// The request is the engine's alone: TX flags, and the dynamic flags
+	// of requests, that the packet came with go.
+	drop := offload.OlTxOffloadMask | rxFlags
+	if s.off != nil {
+		drop |= s.off.cfg.UFO.Mask() | s.off.cfg.Partial.Mask()
 	}
+	f := m.OlFlags() &^ drop
 	if l.L3 == header.L3None {
 		m.SetOlFlags(f)
 		return true
@@ -162,6 +255,12 @@ type csumPlan struct {
 	// completion only: in pipeline mode the TX half does them).
 	on           bool
 	ip, tcp, udp offload.Step
+}
+
+// allSoftware: every checksum the engine asks for is software's to do
+// here.
+func (p *csumPlan) allSoftware() bool {
+	return p.on && p.ip.Verdict == offload.Software && p.tcp.Verdict == offload.Software && p.udp.Verdict == offload.Software
 }
 
 func makeCsumPlan(b *burstView, on bool) csumPlan {
