@@ -67,14 +67,23 @@ func csumFwd(s *Stream, pkts []*pmd.Mbuf) int {
 		cfg = s.off.cfg.Csum(s.TxPort)
 		quick = s.off.plan.allSoftware() && cfg == (CsumSettings{})
 	}
-	kept := 0
+	kept, slow := 0, 0
 	var n quickCounts
 	for _, m := range pkts {
 		s.countRxBad(m)
-		if quick && s.csumQuick(m, &n) || s.csumRequest(m, &cfg) {
-			pkts[kept] = m
-			kept++
+		switch {
+		case quick && s.csumQuick(m, &n):
+		case s.csumRequest(m, &cfg):
+			slow++
+		default:
+			continue
 		}
+		pkts[kept] = m
+		kept++
+	}
+	if s.off != nil {
+		// Every packet kept is finished: the TX stage has nothing to do.
+		s.off.finished = slow == 0
 	}
 	if n.ip != 0 {
 		s.cnt.Add(int(SoftwareTask(offload.TaskIPv4Cksum)), n.ip)

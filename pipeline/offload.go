@@ -82,8 +82,11 @@ type offloadState struct {
 	one     [1][]byte     // a single-segment packet's view
 	layout  header.Layout // a packet's, parsed by a stage
 	plan    csumPlan      // the csum engine's, for the current burst
-	lastGRO assembly.GROStats
-	lastRe  assembly.ReassemblyStats
+	// finished: the engine performed every task of the burst it kept
+	// (csumQuick), so the TX stage need not look at it.
+	finished bool
+	lastGRO  assembly.GROStats
+	lastRe   assembly.ReassemblyStats
 }
 
 func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {

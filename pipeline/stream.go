@@ -208,11 +208,15 @@ func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inP
 	s.inPlace = inPlace && s.io.TxQueued() == 0
 	if e.OwnRequests && s.off != nil {
 		s.off.plan = makeCsumPlan(b, s.role == RoleWhole)
+		s.off.finished = false
 	}
 	n := e.Fwd(s, pkts)
 	if s.role != RoleRx && (brought || e.OwnRequests) {
-		s.txTasks(pkts[:n], b, e.OwnRequests)
-		return
+		if !s.off.finished {
+			s.txTasks(pkts[:n], b, e.OwnRequests)
+			return
+		}
+		s.io.SetTxPrepare(false) // nothing is left for the device
 	}
 	s.send(pkts[:n])
 }
