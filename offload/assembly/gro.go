@@ -127,7 +127,10 @@ type GRO struct {
 	slots slots
 	flows []flow
 	segs  [][]byte // scratch for Store.Segs
-	stats GROStats
+	// parsed is the Layout of the input being looked at when the caller
+	// gave none.
+	parsed header.Layout
+	stats  GROStats
 }
 
 // flowKey is what makes segments one flow: Linux compares the MAC header
@@ -184,8 +187,8 @@ func (f *flow) hdrLen() int { return int(f.l3len) + int(f.l4len) }
 // segment is the input being looked at.
 type segment struct {
 	h      pkt.Handle
-	b      []byte // first segment
-	l      header.Layout
+	b      []byte         // first segment
+	l      *header.Layout // the Input's, or the engine's parse of it
 	key    flowKey
 	hash   uint32
 	payLen int
@@ -314,10 +317,13 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	if len(g.segs) == 0 {
 		return ReasonMalformed
 	}
-	s.b, s.l = g.segs[0], p.Layout
+	// The Layout is used where it is, not copied: a copy right after
+	// the caller's stores that wrote it stalls on store forwarding.
+	s.b, s.l = g.segs[0], &p.Layout
 	parsed := s.l.L3 == header.L3None
 	if parsed {
-		if header.ParseHeadInto(s.b, g.store.Len(p.Pkt), &s.l) != header.OK {
+		s.l = &g.parsed
+		if header.ParseHeadInto(s.b, g.store.Len(p.Pkt), s.l) != header.OK {
 			return ReasonMalformed
 		}
 	}
@@ -377,7 +383,7 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 // fits checks a Layout against the packet, so that one the caller computed
 // is as safe to use as one Parse returned.
 func (g *GRO) fits(s *segment) bool {
-	l := &s.l
+	l := s.l
 	if l.L2Len < header.EthernetLen || l.L2Len > header.MaxL2Len ||
 		l.PayloadOff() > len(s.b) || l.PktLen < l.PayloadOff() || l.PktLen > g.store.Len(s.h) {
 		return false
