@@ -201,14 +201,19 @@ func (s *Stream) verifyRx(pkts []*pmd.Mbuf, b *burstView) {
 		if o.hasRequest(m) {
 			continue
 		}
-		s.verifyOne(m, b.rxVerifyIP, b.rxVerifyL4)
+		s.verifyOne(m, b.rxVerifyIP, b.rxVerifyL4, &o.layout)
 	}
 }
 
-func (s *Stream) verifyOne(m *pmd.Mbuf, ip, l4 bool) checksum.Status {
+// verifyOne verifies m's checksums (the IPv4 header's if ip, the TCP or
+// UDP one if l4), sets its RX flags and returns the L4 verdict. It parses
+// the headers into l; l is left zero (no Layout) if they do not parse.
+func (s *Stream) verifyOne(m *pmd.Mbuf, ip, l4 bool, l *header.Layout) checksum.Status {
 	o := s.off
-	l := &o.layout
 	bad := header.ParseHeadInto(m.Data(), int(m.PktLen()), l)
+	if bad != header.OK {
+		*l = header.Layout{}
+	}
 	f := m.OlFlags() &^ (offload.OlRxIPCksumMask | offload.OlRxL4CksumMask)
 	st := checksum.Unknown
 	if bad == header.OK && l.L3 == header.L3IPv4 && ip {
@@ -345,8 +350,12 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 				st = checksum.Good
 			} else {
 				// GRO merges only verified segments: verify what RX
-				// did not.
-				st = s.verifyOne(m, false, true)
+				// did not. The Layout goes to GRO with the packet.
+				o.in[n] = assembly.Input{Pkt: pmd.Handle(m)}
+				st = s.verifyOne(m, false, true, &o.in[n].Layout)
+				o.in[n].L4Csum = st
+				n++
+				continue
 			}
 		}
 		o.in[n] = assembly.Input{Pkt: pmd.Handle(m), L4Csum: st}
