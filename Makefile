@@ -9,7 +9,7 @@ RUN_SECONDS ?= 10
 # go test timeout; CI has 90 minutes for everything.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all deps build test run bench lint clean
+.PHONY: all deps build test run bench bench-offload lint clean
 
 all: build
 
@@ -33,6 +33,10 @@ run: deps build
 
 bench: build
 	./scripts/bench-io.sh
+
+# The software offloads against testpmd and librte_gro/gso (about 25 min).
+bench-offload: build
+	./scripts/bench-offload.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
