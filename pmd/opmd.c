@@ -4,6 +4,10 @@
  */
 #include "opmd.h"
 
+#include <errno.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include "_cgo_export.h"
 
 struct opmd_stream *
@@ -44,6 +48,135 @@ stream_prepare(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
 	return n;
 }
 
+/*
+ * Writes pkts[0..n) to tx_fd, each with the virtio_net_hdr in the 12 bytes
+ * before its data, and frees them: the kernel has copied what it took. A
+ * full socket queue (EAGAIN) drops the rest of the burst, counted as TX
+ * drops like a full TX ring; a packet the kernel refuses (a header that
+ * does not describe its frame: EINVAL) is dropped and counted as an error.
+ */
+static void
+stream_send_fd(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	static const uint8_t zero_hdr[OPMD_VNET_HDR_LEN];
+	struct iovec iov[RTE_MBUF_MAX_NB_SEGS + 1];
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i], *seg;
+		int k = 1;
+		ssize_t r;
+
+		if (m->data_off >= OPMD_VNET_HDR_LEN)
+			iov[0].iov_base = rte_pktmbuf_mtod_offset(m, uint8_t *, -OPMD_VNET_HDR_LEN);
+		else
+			iov[0].iov_base = (void *)zero_hdr;
+		iov[0].iov_len = OPMD_VNET_HDR_LEN;
+		for (seg = m; seg != NULL && k < (int)RTE_DIM(iov); seg = seg->next, k++) {
+			iov[k].iov_base = rte_pktmbuf_mtod(seg, void *);
+			iov[k].iov_len = seg->data_len;
+		}
+		do
+			r = writev(s->tx_fd, iov, k);
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r < 0)
+			s->tx_errors++;
+		else
+			s->tx_packets++;
+	}
+	if (unlikely(i < n))
+		s->tx_dropped += n - i;
+	rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/*
+ * Reads up to burst frames from rx_fd into mbuf chains: the header into
+ * the head's headroom, the frame across as many mbufs as it fills. The
+ * buffers of the next read are kept in fdbuf[]; a read takes the ones it
+ * filled and the next poll tops them up.
+ */
+static uint16_t
+stream_rx_fd(struct opmd_stream *s)
+{
+	struct iovec iov[OPMD_FD_SEGS];
+	uint16_t n = 0, need = s->fd_segs;
+
+	while (n < s->burst) {
+		uint32_t left;
+		uint16_t k;
+		ssize_t r;
+
+		if (s->nb_fdbuf < need) {
+			if (rte_pktmbuf_alloc_bulk(s->alloc_pool, &s->fdbuf[s->nb_fdbuf],
+						   need - s->nb_fdbuf) != 0) {
+				s->rx_nombuf++;
+				break;
+			}
+			s->nb_fdbuf = need;
+		}
+		for (k = 0; k < need; k++) {
+			struct rte_mbuf *m = s->fdbuf[k];
+			if (k == 0) {
+				m->data_off = RTE_PKTMBUF_HEADROOM;
+				iov[k].iov_base = rte_pktmbuf_mtod_offset(m, uint8_t *, -OPMD_VNET_HDR_LEN);
+				iov[k].iov_len = OPMD_VNET_HDR_LEN + m->buf_len - m->data_off;
+			} else {
+				m->data_off = 0;
+				iov[k].iov_base = m->buf_addr;
+				iov[k].iov_len = m->buf_len;
+			}
+		}
+		do
+			r = readv(s->rx_fd, iov, need);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				s->rx_errors++;
+			break;
+		}
+		if (r <= OPMD_VNET_HDR_LEN) {
+			/* 0: the device went away; shorter: not a frame. */
+			s->rx_errors++;
+			if (r == 0)
+				break;
+			continue;
+		}
+		left = (uint32_t)r - OPMD_VNET_HDR_LEN;
+		struct rte_mbuf *head = s->fdbuf[0], *prev = NULL;
+		head->pkt_len = left;
+		for (k = 0; left > 0; k++) {
+			struct rte_mbuf *m = s->fdbuf[k];
+			uint32_t room = iov[k].iov_len - (k == 0 ? OPMD_VNET_HDR_LEN : 0);
+			m->data_len = (uint16_t)RTE_MIN(left, room);
+			left -= m->data_len;
+			m->next = NULL;
+			if (prev != NULL)
+				prev->next = m;
+			prev = m;
+		}
+		head->nb_segs = k;
+		head->port = s->rx_port;
+		head->ol_flags = 0;
+		head->packet_type = 0;
+		memmove(s->fdbuf, &s->fdbuf[k], (s->nb_fdbuf - k) * sizeof(s->fdbuf[0]));
+		s->nb_fdbuf -= k;
+		s->rx[n++] = head;
+	}
+	s->rx_packets += n;
+	return n;
+}
+
+void
+opmd_stream_release(struct opmd_stream *s)
+{
+	if (s->nb_fdbuf) {
+		rte_pktmbuf_free_bulk(s->fdbuf, s->nb_fdbuf);
+		s->nb_fdbuf = 0;
+	}
+}
+
 static inline void
 stream_send(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -51,6 +184,10 @@ stream_send(struct opmd_stream *s, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t retries = 0;
 	bool skipped = false;
 
+	if (s->tx_mode == OPMD_TX_FD) {
+		stream_send_fd(s, pkts, n);
+		return;
+	}
 	if (s->tx_prepare && s->tx_mode == OPMD_TX_ETHDEV)
 		n = stream_prepare(s, pkts, n);
 	while (i < n) {
@@ -141,6 +278,9 @@ stream_poll(struct opmd_stream *s)
 	case OPMD_RX_RING:
 		n = rte_ring_dequeue_burst(s->rx_ring, (void **)s->rx, s->burst, NULL);
 		s->rx_packets += n;
+		break;
+	case OPMD_RX_FD:
+		n = stream_rx_fd(s);
 		break;
 	case OPMD_RX_ALLOC:
 		if (rte_pktmbuf_alloc_bulk(s->alloc_pool, s->rx, s->burst) == 0)

@@ -49,13 +49,29 @@ enum opmd_rx_mode {
 	OPMD_RX_ALLOC = 1,  /* rte_pktmbuf_alloc_bulk from alloc_pool (txonly) */
 	OPMD_RX_NONE = 2,   /* receive nothing (flush only) */
 	OPMD_RX_RING = 3,   /* rte_ring_dequeue_burst from rx_ring (pipeline mode) */
+	OPMD_RX_FD = 4,     /* readv from rx_fd: a TAP with IFF_VNET_HDR */
 };
 
 /* Where a stream sends. */
 enum opmd_tx_mode {
 	OPMD_TX_ETHDEV = 0, /* rte_eth_tx_burst to tx_port/tx_queue */
 	OPMD_TX_RING = 1,   /* rte_ring_enqueue_burst to tx_ring (pipeline mode) */
+	OPMD_TX_FD = 2,     /* writev to tx_fd: a TAP with IFF_VNET_HDR */
 };
+
+/*
+ * A TAP with IFF_VNET_HDR and TUNSETVNETHDRSZ 12 puts a virtio_net_hdr
+ * (with num_buffers) before every frame. RX reads it into the head mbuf's
+ * headroom, right before the frame, where Go decodes it; TX writes the 12
+ * bytes before the frame, which Go encoded there (or, for a packet read
+ * from a TAP and sent on untouched, the header it came with).
+ */
+#define OPMD_VNET_HDR_LEN 12
+/* Largest frame one read takes: a 64 KiB IP packet and its Ethernet
+ * header, as the kernel hands them over with TSO. */
+#define OPMD_FD_FRAME_MAX (65535 + 14 + 4)
+/* Most mbufs one read fills (2 KiB data rooms). */
+#define OPMD_FD_SEGS 40
 
 /*
  * A forwarding stream: RX port/queue to TX port/queue, with its burst
@@ -107,6 +123,16 @@ struct opmd_stream {
 	uint64_t tx_retries;  /* retry rounds taken */
 	uint64_t tx_prepare_failed; /* refused by rte_eth_tx_prepare, freed */
 	uint64_t spare_nombuf; /* spare refills that failed */
+	uint64_t rx_errors;    /* OPMD_RX_FD: reads that failed, short reads */
+	uint64_t tx_errors;    /* OPMD_TX_FD: writes the kernel refused */
+
+	/* OPMD_RX_FD / OPMD_TX_FD. */
+	int32_t rx_fd;
+	int32_t tx_fd;
+	uint16_t fd_segs;  /* mbufs a read needs to hold OPMD_FD_FRAME_MAX */
+	uint16_t nb_fdbuf; /* mbufs in fdbuf[] */
+	uint32_t pad2;
+	struct rte_mbuf *fdbuf[OPMD_FD_SEGS]; /* the next read's buffers */
 
 	struct rte_mbuf *rx[OPMD_BURST_MAX];
 	struct rte_mbuf *tx[OPMD_TX_MAX];
@@ -121,6 +147,9 @@ uint16_t opmd_stream_poll(struct opmd_stream *s);
 /* Tops spare[] up to n (at most OPMD_SPARE_MAX) now. Returns 0, or -1 when
  * the pool cannot (spare_nombuf counts it). */
 int opmd_stream_refill_spares(struct opmd_stream *s, unsigned n);
+
+/* Frees what a stream holds for reads (OPMD_RX_FD). */
+void opmd_stream_release(struct opmd_stream *s);
 
 /* Most streams one lcore runs. */
 #define OPMD_GROUP_MAX 64

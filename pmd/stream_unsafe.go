@@ -27,7 +27,12 @@ const (
 	RxAlloc  RxMode = C.OPMD_RX_ALLOC  // fresh mbufs from a pool (txonly)
 	RxNone   RxMode = C.OPMD_RX_NONE   // nothing: only flush TX and frees
 	RxRing   RxMode = C.OPMD_RX_RING   // dequeue from RxRing (pipeline mode)
+	RxFd     RxMode = C.OPMD_RX_FD     // readv from RxFd, a vnet-hdr TAP queue
 )
+
+// VnetHdrLen is the virtio_net_hdr a vnet-hdr TAP stream reads and writes
+// before each frame, in the 12 bytes of headroom right before the data.
+const VnetHdrLen = C.OPMD_VNET_HDR_LEN
 
 // StreamConfig describes a forwarding stream.
 type StreamConfig struct {
@@ -45,6 +50,11 @@ type StreamConfig struct {
 	// is where the stream sends instead of its TX port (pipeline mode:
 	// the two halves of a stream on two lcores).
 	RxRing, TxRing *Ring
+	// RxFd is the file descriptor an RxFd stream reads (a TapPort
+	// queue's); TxFd, if TxToFd, the one it writes instead of its TX
+	// port. Their frames carry a virtio_net_hdr (VnetHdrLen).
+	RxFd, TxFd int
+	TxToFd     bool
 	TxRetry        uint32 // extra TX rounds when the TX queue takes nothing
 	TxRetryDelayUs uint32
 	Socket         int // NUMA socket for the stream's memory; -1 any
@@ -106,6 +116,18 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	if cfg.TxRing != nil {
 		c.tx_ring, c.tx_mode = cfg.TxRing.c, C.OPMD_TX_RING
 	}
+	c.rx_fd, c.tx_fd = -1, -1
+	if cfg.RxMode == RxFd {
+		segs, err := fdSegs(cfg.AllocPool)
+		if err != nil {
+			C.rte_free(unsafe.Pointer(c))
+			return nil, fmt.Errorf("stream: %w", err)
+		}
+		c.rx_fd, c.fd_segs = C.int32_t(cfg.RxFd), C.uint16_t(segs)
+	}
+	if cfg.TxToFd {
+		c.tx_fd, c.tx_mode = C.int32_t(cfg.TxFd), C.OPMD_TX_FD
+	}
 	return &Stream{
 		c:     c,
 		rx:    unsafe.Slice((**Mbuf)(unsafe.Pointer(&c.rx[0])), BurstMax),
@@ -115,6 +137,23 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		freew: unsafe.Slice((*uintptr)(unsafe.Pointer(&c.free[0])), StreamTxMax),
 		cfg:   cfg,
 	}, nil
+}
+
+// fdSegs is how many of pool's mbufs one read from a TAP fills at most.
+func fdSegs(pool *Mempool) (int, error) {
+	if pool == nil {
+		return 0, fmt.Errorf("%w: a TAP stream needs a pool", ErrInvalid)
+	}
+	buf := int(pool.DataRoom()) // buf_len: headroom and data room
+	head := buf - DefaultHeadroom
+	if head <= 0 {
+		return 0, fmt.Errorf("%w: mbufs of %d bytes hold no frame", ErrInvalid, buf)
+	}
+	segs := 1 + (max(C.OPMD_FD_FRAME_MAX-head, 0)+buf-1)/buf
+	if segs > C.OPMD_FD_SEGS {
+		return 0, fmt.Errorf("%w: a 64 KiB frame takes %d mbufs of %d bytes, at most %d", ErrInvalid, segs, buf, C.OPMD_FD_SEGS)
+	}
+	return segs, nil
 }
 
 // Config is the stream's configuration.
@@ -128,6 +167,7 @@ func (s *Stream) Close() {
 	}
 	s.c.spare_want = 0
 	s.Flush()
+	C.opmd_stream_release(s.c)
 	if s.c.nb_spare > 0 {
 		C.rte_pktmbuf_free_bulk(&s.c.spare[0], C.uint(s.c.nb_spare))
 		s.c.nb_spare = 0
@@ -283,6 +323,8 @@ type StreamCounters struct {
 	TxRetries       uint64
 	TxPrepareFailed uint64 // refused by rte_eth_tx_prepare, freed
 	SpareNoMbuf     uint64 // spare refills that failed
+	RxErrors        uint64 // TAP reads that failed or were too short
+	TxErrors        uint64 // TAP writes the kernel refused
 }
 
 func load(p *C.uint64_t) uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(p))) }
@@ -294,7 +336,7 @@ func (s *Stream) Counters() StreamCounters {
 		RxPackets: load(&c.rx_packets), TxPackets: load(&c.tx_packets),
 		TxDropped: load(&c.tx_dropped), RxNoMbuf: load(&c.rx_nombuf),
 		TxRetries: load(&c.tx_retries), TxPrepareFailed: load(&c.tx_prepare_failed),
-		SpareNoMbuf: load(&c.spare_nombuf),
+		SpareNoMbuf: load(&c.spare_nombuf), RxErrors: load(&c.rx_errors), TxErrors: load(&c.tx_errors),
 	}
 }
 
@@ -303,6 +345,7 @@ func (s *Stream) ResetCounters() {
 	c := s.c
 	c.rx_packets, c.tx_packets, c.tx_dropped, c.rx_nombuf = 0, 0, 0, 0
 	c.tx_retries, c.tx_prepare_failed, c.spare_nombuf = 0, 0, 0
+	c.rx_errors, c.tx_errors = 0, 0
 }
 
 // GroupMax is the most streams one Group holds.
