@@ -53,8 +53,8 @@ type StreamConfig struct {
 	// RxFd is the file descriptor an RxFd stream reads (a TapPort
 	// queue's); TxFd, if TxToFd, the one it writes instead of its TX
 	// port. Their frames carry a virtio_net_hdr (VnetHdrLen).
-	RxFd, TxFd int
-	TxToFd     bool
+	RxFd, TxFd     int
+	TxToFd         bool
 	TxRetry        uint32 // extra TX rounds when the TX queue takes nothing
 	TxRetryDelayUs uint32
 	Socket         int // NUMA socket for the stream's memory; -1 any
