@@ -83,8 +83,14 @@ func (h VirtioNetHdr) Encode(f *VirtioFields) {
 // segments; a GSO frame whose payload fits one segment asks for no
 // segmentation. It returns the parsed layout with the request.
 func (f *VirtioFields) ToRequest(frame []byte) (Request, header.Layout, Refusal) {
+	return f.ToRequestHead(frame, len(frame))
+}
+
+// ToRequestHead is ToRequest for a frame of pktLen bytes whose first
+// segment is frame (a chained mbuf): the headers must lie in frame.
+func (f *VirtioFields) ToRequestHead(frame []byte, pktLen int) (Request, header.Layout, Refusal) {
 	var r Request
-	l, m := header.Parse(frame)
+	l, m := header.ParseHead(frame, pktLen)
 	if m != header.OK {
 		return r, l, RefMalformed
 	}

@@ -57,6 +57,9 @@ const (
 	ReassHeld
 	ReassDone
 	ReassJoined
+	// VnetRequests: frames from a kernel-facing port whose virtio_net_hdr
+	// asked for tasks (NEEDS_CSUM, GSO).
+	VnetRequests
 
 	numFixed
 )
@@ -88,6 +91,7 @@ var fixedNames = [numFixed]string{
 	ReassHeld:        "reassembly-held",
 	ReassDone:        "reassembly-done",
 	ReassJoined:      "reassembly-joined",
+	VnetRequests:     "vnet-requests",
 }
 
 // Ranges: the counter for reason r of a kind is base + r.

@@ -94,6 +94,9 @@ func (l *Lcore) run(e *Engine, busyPoll bool, timeout time.Duration) error {
 			if s.off != nil && s.off.holding() {
 				holding = true
 			}
+			if s.vnetTx {
+				s.vnetEncodeQueued()
+			}
 		}
 		if got > 0 {
 			if b.empty != 0 {
@@ -112,6 +115,9 @@ func (l *Lcore) run(e *Engine, busyPoll bool, timeout time.Duration) error {
 	for _, s := range streams {
 		if s.off != nil && s.off.holding() {
 			s.flushTimers(e, clk.now(), true)
+			if s.vnetTx {
+				s.vnetEncodeQueued()
+			}
 			s.io.Flush()
 		}
 	}
@@ -120,6 +126,9 @@ func (l *Lcore) run(e *Engine, busyPoll bool, timeout time.Duration) error {
 			// The RX half has stopped: send on what it left in the ring.
 			for s.io.Poll() > 0 {
 				s.handle(e, s.io.Rx(), &clk)
+				if s.vnetTx {
+					s.vnetEncodeQueued()
+				}
 			}
 		}
 		s.io.Flush()

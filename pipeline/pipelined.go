@@ -64,6 +64,9 @@ func pipeSeq() int { pipeCount++; return pipeCount }
 
 // newHalf makes one half of a pipelined stream.
 func newHalf(id int, sp StreamSpec, e *Engine, pool *pmd.Mempool, off *Offload, role Role, ring *pmd.Ring) (*Stream, error) {
+	if pmd.TapByID(sp.RxPort) != nil || pmd.TapByID(sp.TxPort) != nil {
+		return nil, fmt.Errorf("stream %d: pipeline mode does not run kernel-facing (TAP) ports yet: run to completion", id)
+	}
 	cfg := pmd.StreamConfig{
 		RxPort: sp.RxPort, RxQueue: sp.RxQueue, TxPort: sp.TxPort, TxQueue: sp.TxQueue,
 		Burst: sp.Burst, Bursts: sp.Bursts, RxMode: e.RxMode, TxRetry: sp.TxRetry, TxRetryDelayUs: sp.TxRetryDelayUs,

@@ -36,6 +36,10 @@ type Stream struct {
 	peer *Stream   // the RX half's TX half
 	ring *pmd.Ring // owned by the RX half
 
+	// vnetRx, vnetTx: the RX or TX port is kernel-facing (pmd.TapPort):
+	// frames come and go with a virtio_net_hdr.
+	vnetRx, vnetTx bool
+
 	// inPlace: the burst the engine and TX stage work on is a prefix of
 	// the RX array with nothing queued for TX ahead of it, so it is sent
 	// (or freed) where it is.
@@ -84,6 +88,23 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool, off *Offlo
 			cfg.AllocPool = off.SegPool
 		}
 	}
+	// Kernel-facing ports: the stream reads and writes their queue's fd.
+	if t := pmd.TapByID(spec.RxPort); t != nil && e.RxMode == pmd.RxEthdev {
+		if int(spec.RxQueue) >= t.Queues() {
+			return nil, fmt.Errorf("stream %d: tap %s has no queue %d", id, t.Name(), spec.RxQueue)
+		}
+		cfg.RxMode, cfg.RxFd = pmd.RxFd, t.Fd(int(spec.RxQueue))
+		if cfg.AllocPool == nil {
+			cfg.AllocPool = pool
+		}
+	}
+	vnetTx := false
+	if t := pmd.TapByID(spec.TxPort); t != nil {
+		if int(spec.TxQueue) >= t.Queues() {
+			return nil, fmt.Errorf("stream %d: tap %s has no queue %d", id, t.Name(), spec.TxQueue)
+		}
+		cfg.TxToFd, cfg.TxFd, vnetTx = true, t.Fd(int(spec.TxQueue)), true
+	}
 	io, err := pmd.NewStream(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("stream %d (port %d/%d -> %d/%d): %w", id, spec.RxPort, spec.RxQueue, spec.TxPort, spec.TxQueue, err)
@@ -94,7 +115,13 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool, off *Offlo
 	}
 	if off != nil {
 		s.off = newOffloadState(off, io)
+		if cfg.RxMode == pmd.RxFd {
+			// The kernel's requests are checked against the port's
+			// enabled table like any a port brings.
+			s.vnetRx, off.Requests[spec.RxPort] = true, true
+		}
 	}
+	s.vnetTx = vnetTx
 	s.tx.spec = spec.TxOnly
 	copy(s.PeerMAC[:], spec.PeerMAC)
 	copy(s.TxMAC[:], spec.TxMAC)
@@ -179,6 +206,9 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 		s.inPlace = true
 		s.io.SendRx(e.Fwd(s, pkts))
 		return
+	}
+	if s.vnetRx {
+		pkts = s.vnetDecode(pkts)
 	}
 	var b burstView
 	s.loadBurst(&b)

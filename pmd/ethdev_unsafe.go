@@ -571,3 +571,9 @@ func (p *EthPort) QueueDesc(rx bool, q uint16) uint16 {
 	}
 	return 0
 }
+
+// Go-native port ids start where ethdev's end.
+const (
+	_ = uint(FirstGoPort - C.RTE_MAX_ETHPORTS)
+	_ = uint(C.RTE_MAX_ETHPORTS - FirstGoPort)
+)

@@ -311,6 +311,13 @@ func (s *Stream) DropBurst(pkts []*Mbuf) {
 	}
 }
 
+// Queued is what the next poll sends: the RX array's packets sent in
+// place, then the TX array's. Owner only; for a last pass over a burst
+// (writing per-packet headers a TAP port sends).
+func (s *Stream) Queued() (inPlace, tx []*Mbuf) {
+	return s.rx[:s.c.rx_tx], s.tx[:s.c.nb_tx]
+}
+
 // Pending is the number of packets queued for TX.
 func (s *Stream) Pending() int { return int(s.c.nb_tx) + int(s.c.rx_tx) }
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,9 +68,44 @@ type TapConfig struct {
 // TxToFd modes. The kernel on the other side is the OS that asks for
 // offloads per frame.
 type TapPort struct {
+	id          uint16
 	name, netns string
 	fds         []int
 	offload     TapOffload
+}
+
+// Go-native ports take port ids from FirstGoPort up, above every ethdev
+// port id (RTE_MAX_ETHPORTS), so that streams, plans and capability tables
+// name both kinds alike.
+const (
+	FirstGoPort = 32
+	MaxGoPorts  = 32
+)
+
+var goPorts struct {
+	mu    sync.Mutex
+	ports [MaxGoPorts]atomic.Pointer[TapPort]
+}
+
+// TapByID is the TAP port with port id id, or nil.
+func TapByID(id uint16) *TapPort {
+	if id < FirstGoPort || id >= FirstGoPort+MaxGoPorts {
+		return nil
+	}
+	return goPorts.ports[id-FirstGoPort].Load()
+}
+
+func (t *TapPort) register() error {
+	goPorts.mu.Lock()
+	defer goPorts.mu.Unlock()
+	for i := range goPorts.ports {
+		if goPorts.ports[i].Load() == nil {
+			t.id = uint16(FirstGoPort + i)
+			goPorts.ports[i].Store(t)
+			return nil
+		}
+	}
+	return fmt.Errorf("tap %s: %w: all %d Go-native port ids are taken", t.name, ErrNoMemory, MaxGoPorts)
 }
 
 // TAP ioctl values from linux/if_tun.h that x/sys/unix lacks.
@@ -106,6 +143,10 @@ func OpenTap(cfg TapConfig) (*TapPort, error) {
 		return nil, fmt.Errorf("tap %s: %w", cfg.Name, err)
 	}
 	if err := t.SetOffload(cfg.Offload); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := t.register(); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -158,6 +199,9 @@ func (t *TapPort) SetOffload(o TapOffload) error {
 // Offload is what the kernel accepted.
 func (t *TapPort) Offload() TapOffload { return t.offload }
 
+// ID is the port's id, from FirstGoPort up.
+func (t *TapPort) ID() uint16 { return t.id }
+
 // Name is the interface name.
 func (t *TapPort) Name() string { return t.name }
 
@@ -173,6 +217,10 @@ func (t *TapPort) Fd(q int) int { return t.fds[q] }
 // Close closes every queue; the kernel removes the interface with the
 // last one.
 func (t *TapPort) Close() error {
+	if t.id >= FirstGoPort {
+		goPorts.ports[t.id-FirstGoPort].CompareAndSwap(t, nil)
+		t.id = 0
+	}
 	var first error
 	for _, fd := range t.fds {
 		if err := unix.Close(fd); err != nil && first == nil {

@@ -1,0 +1,154 @@
+package pipeline
+
+import (
+	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/header"
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// Kernel-facing ports (pmd.TapPort): every frame carries a virtio_net_hdr
+// in the 12 bytes before it. On RX the kernel's header becomes the mbuf's
+// request, checked like any request a port brings; on TX what is left for
+// the device (what the kernel accepted) becomes our header.
+
+// TapTable is the capability table of a TAP port: as its "hardware", what
+// the kernel on the other side does with a frame we hand it, given the
+// offloads it took from us (TUNSETOFFLOAD is symmetric in practice: a
+// kernel that sends partial checksums and GSO super-frames takes them
+// too). The IPv4 header checksum is never the kernel's: it verifies it.
+func TapTable(t *pmd.TapPort) *offload.Table {
+	var tx offload.TxCaps
+	o := t.Offload()
+	if o&pmd.TapCsum != 0 {
+		tx |= offload.TxTCPCksum | offload.TxUDPCksum
+	}
+	if o&pmd.TapTSO4 != 0 {
+		tx |= offload.TxTCPTSO
+	}
+	if o&pmd.TapTSO6 != 0 {
+		tx |= offload.TxTCPTSO6
+	}
+	if o&pmd.TapUSO4 != 0 {
+		tx |= offload.TxUDPTSO
+	}
+	if o&pmd.TapUSO6 != 0 {
+		tx |= offload.TxUDPTSO6
+	}
+	tab := offload.NewTable(t.ID(), "net_opmdtap", 0, tx)
+	tab.MTU = 1500
+	return tab
+}
+
+// vnetDecode turns each frame's virtio_net_hdr into its mbuf request:
+// NEEDS_CSUM and the GSO fields become ol_flags, lengths, tso_segsz and
+// the partial-checksum and UFO dynamic flags; DATA_VALID becomes
+// RX_L4_CKSUM_GOOD. The headers are not trusted: a header that does not
+// describe its frame refuses the packet, counted under its reason. What
+// the kernel may ask for is then checked by validate against the port's
+// enabled table.
+func (s *Stream) vnetDecode(pkts []*pmd.Mbuf) []*pmd.Mbuf {
+	o := s.off
+	kept := 0
+	for _, m := range pkts {
+		off := int(m.DataOff())
+		f := offload.VirtioNetHdr(m.Buf()[off-pmd.VnetHdrLen : off]).Decode()
+		fl := m.OlFlags()
+		if f.Flags&offload.VirtioFlagDataValid != 0 {
+			fl = fl&^offload.OlRxL4CksumMask | offload.OlRxL4CksumGood
+		}
+		if f.Flags&offload.VirtioFlagNeedsCsum != 0 || f.GSOType != offload.VirtioGSONone {
+			r, _, why := f.ToRequestHead(m.Data(), int(m.PktLen()))
+			if why != offload.RefusalNone {
+				_, mal := header.ParseHead(m.Data(), int(m.PktLen()))
+				s.refuse(m, why, mal)
+				continue
+			}
+			fl |= r.OlFlags
+			if r.Partial {
+				fl |= o.cfg.Partial.Mask()
+			}
+			if r.UFO {
+				fl |= o.cfg.UFO.Mask()
+			}
+			m.SetTxLengths(pmd.TxLengths{L2: r.L2Len, L3: r.L3Len, L4: r.L4Len, TSOSegsz: r.TSOSegsz})
+			s.cnt.Inc(int(VnetRequests))
+		}
+		m.SetOlFlags(fl)
+		pkts[kept] = m
+		kept++
+	}
+	return pkts[:kept]
+}
+
+// vnetEncodeQueued writes the virtio_net_hdr of every packet the next poll sends to
+// a kernel-facing port.
+func (s *Stream) vnetEncodeQueued() {
+	a, b := s.io.Queued()
+	for _, m := range a {
+		s.vnetEncode(m)
+	}
+	for _, m := range b {
+		s.vnetEncode(m)
+	}
+}
+
+// vnetEncode writes m's header from what is left for the device: a
+// segmentation becomes a GSO super-frame (the kernel takes it as one
+// packet), an L4 checksum NEEDS_CSUM with the pseudo-header sum in the
+// field, as Linux's own partial checksums hold it; an assembled packet
+// (RX_LRO with its segment size) goes up as a GSO super-frame when the
+// kernel took that GSO type; a checksum known good is DATA_VALID. A
+// packet with no headroom for it goes with a zero header (the C side
+// writes it).
+func (s *Stream) vnetEncode(m *pmd.Mbuf) {
+	off := int(m.DataOff())
+	if off < pmd.VnetHdrLen {
+		return
+	}
+	h := offload.VirtioNetHdr(m.Buf()[off-pmd.VnetHdrLen : off])
+	var f offload.VirtioFields
+	fl := m.OlFlags()
+	good := fl&offload.OlRxL4CksumMask == offload.OlRxL4CksumGood
+	seg := fl&(offload.OlTxTCPSeg|offload.OlTxUDPSeg) != 0
+	lro := fl&offload.OlRxLRO != 0 && m.TSOSegsz() > 0
+	if s.off != nil && (seg || fl&offload.OlTxL4Mask != 0 || lro || good) {
+		l := &s.off.layout
+		if header.ParseHeadInto(m.Data(), int(m.PktLen()), l) == header.OK && l.L4Len > 0 && !l.Fragment {
+			r := offload.RxResult{Layout: *l}
+			switch {
+			case seg || fl&offload.OlTxL4Mask != 0:
+				if seg {
+					r.SegSize = m.TSOSegsz()
+				}
+				r.Partial = checksum.PreparePseudo(m.Data(), l, false)
+			case lro && s.vnetGSO(l):
+				r.SegSize, r.ChecksumValid = m.TSOSegsz(), good
+			default:
+				r.ChecksumValid = good
+			}
+			f = offload.VirtioFromRx(&r)
+		}
+	}
+	h.Encode(&f)
+}
+
+// vnetGSO reports whether the egress kernel took GSO super-frames of l's
+// kind.
+func (s *Stream) vnetGSO(l *header.Layout) bool {
+	t := pmd.TapByID(s.TxPort)
+	if t == nil {
+		return false
+	}
+	o := t.Offload()
+	switch {
+	case l.L4Proto == header.ProtoUDP && l.L3 == header.L3IPv4:
+		return o&pmd.TapUSO4 != 0
+	case l.L4Proto == header.ProtoUDP:
+		return o&pmd.TapUSO6 != 0
+	case l.L3 == header.L3IPv4:
+		return o&pmd.TapTSO4 != 0
+	default:
+		return o&pmd.TapTSO6 != 0
+	}
+}
