@@ -9,7 +9,7 @@ RUN_SECONDS ?= 10
 # go test timeout; CI has 90 minutes for everything.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all deps build test run bench bench-offload lint clean
+.PHONY: all deps build test run demo demo-shell bench bench-offload lint clean
 
 all: build
 
@@ -30,6 +30,15 @@ test: deps
 # no NIC, io forwarding on lcore 1 with periodic statistics.
 run: deps build
 	$(BIN) -- --stats-period=1 --run-time=$(RUN_SECONDS)
+
+# The Linux kernel as the OS: two namespaces, a TAP port in each, iperf3
+# TCP and UDP through offloadpmd, then its offload counters (root).
+demo: deps build
+	./scripts/demo.sh
+
+# The interactive engine on the demo's topology.
+demo-shell: deps build
+	./scripts/demo.sh shell
 
 bench: build
 	./scripts/bench-io.sh

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 // Topology is testpmd's --port-topology.
@@ -93,8 +96,10 @@ type Config struct {
 	RxCaps, TxCaps []string
 	SwRx, SwTx     []string
 
-	GROTimeoutUs  uint // --gro-timeout
-	GRONoVerify   bool // --gro-no-verify
+	GROTimeoutUs uint // --gro-timeout
+	GRONoVerify  bool // --gro-no-verify
+	// Taps are the kernel-facing vnet-hdr TAP ports to create (--tap).
+	Taps          []TapSpec
 	GROFlows      uint // --gro-flows
 	ReassTimeoutS uint // --reassembly-timeout
 
@@ -179,4 +184,52 @@ func (c *Config) TxPktLen() int {
 		n += int(l)
 	}
 	return n
+}
+
+// TapSpec is one --tap=NAME[,netns=NS][,queues=N][,offload=A+B...].
+type TapSpec struct {
+	Name    string
+	Netns   string
+	Queues  int
+	Offload []string // csum, tso4, tso6, tso_ecn, ufo, uso4, uso6; empty: csum, tso4, tso6, uso4, uso6
+}
+
+// TapOffloadNames are the offload names --tap takes.
+var TapOffloadNames = []string{"csum", "tso4", "tso6", "tso_ecn", "ufo", "uso4", "uso6", "none"}
+
+// ParseTap parses the value of --tap.
+func ParseTap(v string) (TapSpec, error) {
+	parts := strings.Split(v, ",")
+	t := TapSpec{Name: parts[0], Queues: 1}
+	if t.Name == "" || len(t.Name) > 15 || strings.ContainsAny(t.Name, "/ =") {
+		return t, fmt.Errorf("interface name %q: want 1 to 15 characters, no '/', ' ' or '='", t.Name)
+	}
+	for _, kv := range parts[1:] {
+		k, val, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			return t, fmt.Errorf("%q: want key=value (netns, queues, offload)", kv)
+		case k == "netns":
+			if val == "" || strings.ContainsAny(val, "/ ") {
+				return t, fmt.Errorf("netns %q: want a namespace name (ip netns list)", val)
+			}
+			t.Netns = val
+		case k == "queues":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 || n > 64 {
+				return t, fmt.Errorf("queues %q: want 1 to 64", val)
+			}
+			t.Queues = n
+		case k == "offload":
+			for _, o := range strings.Split(val, "+") {
+				if !slices.Contains(TapOffloadNames, o) {
+					return t, fmt.Errorf("offload %q: want %s, joined with '+'", o, strings.Join(TapOffloadNames, ", "))
+				}
+				t.Offload = append(t.Offload, o)
+			}
+		default:
+			return t, fmt.Errorf("unknown key %q: want netns, queues or offload", k)
+		}
+	}
+	return t, nil
 }

@@ -253,6 +253,15 @@ func init() {
 			set: func(c *Config, v string) error { c.SwTx = append(c.SwTx, splitNames(v)...); return nil }},
 		{name: "gro-timeout", arg: needArg, usage: "--gro-timeout=US: how long GRO holds a packet, in microseconds (default 50).",
 			set: uintArgCfg(func(c *Config) *uint { return &c.GROTimeoutUs }, 1, 10_000_000)},
+		{name: "tap", arg: needArg, usage: "--tap=NAME[,netns=NS][,queues=N][,offload=csum+tso4+...]: create a kernel-facing vnet-hdr TAP port (in namespace NS), offering the kernel these offloads (default csum+tso4+tso6+uso4+uso6; none for none). Repeatable; TAP ports get ids from 32.",
+			set: func(c *Config, v string) error {
+				t, err := ParseTap(v)
+				if err != nil {
+					return err
+				}
+				c.Taps = append(c.Taps, t)
+				return nil
+			}},
 		{name: "gro-no-verify", usage: "--gro-no-verify: GRO merges segments whose checksum was not verified, as librte_gro does (the merged checksum is still combined from the segments' own, so a corrupt one shows).",
 			set: flag(func(c *Config) { c.GRONoVerify = true })},
 		{name: "gro-flows", arg: needArg, usage: "--gro-flows=N: flows each stream's GRO table holds (default 64).",

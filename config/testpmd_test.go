@@ -147,3 +147,29 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(strings.Fields(line))
 	})
 }
+
+// TestParseTap: --tap's value, and errors that name what is wrong.
+func TestParseTap(t *testing.T) {
+	c, err := Parse(strings.Fields("-- --tap=opmda,netns=opmd-a,offload=csum+tso4 --tap opmdb,queues=2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []TapSpec{{Name: "opmda", Netns: "opmd-a", Queues: 1, Offload: []string{"csum", "tso4"}}, {Name: "opmdb", Queues: 2}}
+	if !reflect.DeepEqual(c.Taps, want) {
+		t.Errorf("taps %+v, want %+v", c.Taps, want)
+	}
+	for arg, msg := range map[string]string{
+		"--tap=":                           "interface name",
+		"--tap=averyveryverylongname":      "interface name",
+		"--tap=a,netns":                    "key=value",
+		"--tap=a,queues=0":                 "queues",
+		"--tap=a,offload=csum+tso9":        `offload "tso9"`,
+		"--tap=a,colour=blue":              `unknown key "colour"`,
+		"--tap=a,netns=../../etc/passwd/x": "netns",
+	} {
+		_, err := Parse([]string{"--", arg})
+		if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "tap") {
+			t.Errorf("%s: error %v, want one naming --tap and %q", arg, err, msg)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -275,3 +276,46 @@ func inNetns(name string, f func() error) error {
 // it: a socket f opens belongs to that namespace. For tests and tools that
 // play the OS side.
 func InNetns(name string, f func() error) error { return inNetns(name, f) }
+
+// Stats are the port's counters as the kernel keeps them for its side of
+// the TAP (/proc/net/dev in its namespace), turned round: what the kernel
+// sent is what the port received. Frames lost on the way count as the
+// kernel's drops: its TX drops (our RX queue full) as IMissed, its RX
+// errors and drops (frames we wrote it refused) as OErrors.
+func (t *TapPort) Stats() (Stats, error) {
+	var st Stats
+	err := inNetns(t.netns, func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/dev")
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			name, rest, ok := strings.Cut(line, ":")
+			if !ok || strings.TrimSpace(name) != t.name {
+				continue
+			}
+			var v [16]uint64
+			f := strings.Fields(rest)
+			if len(f) < 16 {
+				return fmt.Errorf("/proc/net/dev: %d fields for %s", len(f), t.name)
+			}
+			for i := range v {
+				if v[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
+					return fmt.Errorf("/proc/net/dev: %s: %w", t.name, err)
+				}
+			}
+			// RX: bytes packets errs drop fifo frame compressed multicast;
+			// TX: bytes packets errs drop fifo colls carrier compressed.
+			st = Stats{
+				IBytes: v[8], IPackets: v[9], IMissed: v[11],
+				OBytes: v[0], OPackets: v[1], OErrors: v[2] + v[3],
+			}
+			return nil
+		}
+		return fmt.Errorf("interface %s not found in namespace %q", t.name, t.netns)
+	})
+	if err != nil {
+		return Stats{}, fmt.Errorf("tap %s: %w", t.name, err)
+	}
+	return st, nil
+}

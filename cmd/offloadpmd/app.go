@@ -33,6 +33,7 @@ type app struct {
 	eal      *pmd.EAL
 	pool     *pmd.Mempool
 	ports    []*pmd.EthPort // every probed port, in id order
+	taps     []*pmd.TapPort // kernel-facing ports (--tap), ids from pmd.FirstGoPort
 	fwdPorts []uint16       // the forwarding ports
 	macs     map[uint16]net.HardwareAddr
 
@@ -197,8 +198,8 @@ func preflightVdevs(vdevs []string) error {
 // setup creates the mempool and configures and starts the ports.
 func (a *app) setup() error {
 	ids := pmd.PortIDs()
-	if len(ids) == 0 {
-		return errors.New("no ethdev ports: give at least one --vdev (e.g. --vdev=net_null0) or a device")
+	if len(ids) == 0 && len(a.cfg.Taps) == 0 {
+		return errors.New("no ports: give at least one --vdev (e.g. --vdev=net_null0), a device, or a --tap")
 	}
 	for _, id := range ids {
 		p, err := pmd.OpenPort(id)
@@ -206,6 +207,15 @@ func (a *app) setup() error {
 			return err
 		}
 		a.ports = append(a.ports, p)
+	}
+	for _, ts := range a.cfg.Taps {
+		t, err := openTap(ts)
+		if err != nil {
+			return err
+		}
+		a.taps = append(a.taps, t)
+		ids = append(ids, t.ID())
+		log.Info().Str("tap", t.Name()).Uint16("port", t.ID()).Str("netns", t.Netns()).Stringer("offload", t.Offload()).Msg("kernel-facing port")
 	}
 	fwd, err := a.selectFwdPorts(ids)
 	if err != nil {
@@ -244,6 +254,11 @@ func (a *app) setup() error {
 			return err
 		}
 	}
+	for _, t := range a.taps {
+		if err := a.publishTapTable(t); err != nil {
+			return err
+		}
+	}
 	if !a.cfg.DisableLinkCheck && !a.cfg.DisableDeviceStart {
 		a.printf("Checking link statuses...\n")
 		if a.cfg.NoLSCInterrupt || a.cfg.TxFirst {
@@ -272,7 +287,7 @@ func (a *app) selectFwdPorts(ids []uint16) ([]uint16, error) {
 	switch {
 	case len(a.cfg.PortList) > 0:
 		for _, id := range a.cfg.PortList {
-			if a.port(id) == nil {
+			if a.port(id) == nil && pmd.TapByID(id) == nil {
 				return nil, fmt.Errorf("--portlist: port %d does not exist (ports: %v)", id, ids)
 			}
 			fwd = append(fwd, id)
@@ -488,7 +503,7 @@ func (a *app) buildForwarder() error {
 		return pipeline.StreamSpec{
 			PeerMAC: a.cfg.PeerMAC(sp.TxPort), TxMAC: a.macs[sp.TxPort],
 			Burst: a.burst, Bursts: a.cfg.RxBursts, TxRetry: retry, TxRetryDelayUs: retryUs,
-			Socket: max(a.port(sp.RxPort).Socket(), 0),
+			Socket: a.socketOf(sp.RxPort),
 			TxOnly: pipeline.TxOnlySpec{
 				SrcIP: a.cfg.TxIPSrc, DstIP: a.cfg.TxIPDst, SrcPort: a.cfg.TxUDPSrc, DstPort: a.cfg.TxUDPDst,
 				MultiFlow: a.cfg.TxOnlyMultiFlow, Lcore: a.lcoreOf(plan, sp),
@@ -524,8 +539,8 @@ func (a *app) fwdConfigReport() fwdConfigReport {
 		}
 		for _, s := range l.Streams {
 			lr.Streams = append(lr.Streams, streamConfigReport{
-				RxPort: s.RxPort, RxQueue: s.RxQueue, RxSocket: max(a.port(s.RxPort).Socket(), 0),
-				TxPort: s.TxPort, TxQueue: s.TxQueue, TxSocket: max(a.port(s.TxPort).Socket(), 0),
+				RxPort: s.RxPort, RxQueue: s.RxQueue, RxSocket: a.socketOf(s.RxPort),
+				TxPort: s.TxPort, TxQueue: s.TxQueue, TxSocket: a.socketOf(s.TxPort),
 				Peer: a.cfg.PeerMAC(s.TxPort),
 			})
 			r.NbStreams++
@@ -572,6 +587,9 @@ func (a *app) startForwarding(txFirst int) error {
 		return nil
 	}
 	for _, id := range a.fwdPorts {
+		if a.port(id) == nil {
+			continue // a TAP: always up
+		}
 		if !a.port(id).Started() {
 			return fmt.Errorf("port %d (%s) is not started", id, a.port(id).Name())
 		}
@@ -607,6 +625,9 @@ func (a *app) flushRxQueues() {
 	for range 2 {
 		for _, id := range a.fwdPorts {
 			p := a.port(id)
+			if p == nil {
+				continue // a TAP: what the kernel sent before start is forwarded
+			}
 			for q := uint16(0); q < p.NbRxQueues(); q++ {
 				deadline := time.Now().Add(100 * time.Millisecond)
 				for p.RxBurst(q, b) > 0 && time.Now().Before(deadline) {
@@ -622,7 +643,7 @@ func (a *app) flushRxQueues() {
 func (a *app) takeBaseline() {
 	a.fwd.ResetStats()
 	for _, id := range a.fwdPorts {
-		if st, err := a.port(id).Stats(); err == nil {
+		if st, err := a.portStats(id); err == nil {
 			a.base[id] = st
 		}
 	}
@@ -660,7 +681,7 @@ func (a *app) fwdReport() fwdReport {
 		}
 	}
 	for _, id := range a.fwdPorts {
-		now, err := a.port(id).Stats()
+		now, err := a.portStats(id)
 		if err != nil {
 			fmt.Fprintf(a.errOut, "fwd_stats_display: Error: failed to get stats (port %d): %v", id, err)
 			continue
@@ -676,8 +697,7 @@ func (a *app) fwdReport() fwdReport {
 
 // nicReport reads one port's counters and the rates since the last show.
 func (a *app) nicReport(id uint16) (nicReport, error) {
-	p := a.port(id)
-	st, err := p.Stats()
+	st, err := a.portStats(id)
 	if err != nil {
 		return nicReport{}, err
 	}
@@ -708,7 +728,7 @@ func (a *app) nicReport(id uint16) (nicReport, error) {
 	r.TxPPS = rate(diff(st.OPackets, &s.txPkts), ns)
 	r.RxBPS = rate(diff(st.IBytes, &s.rxBytes), ns) * 8
 	r.TxBPS = rate(diff(st.OBytes, &s.txBytes), ns) * 8
-	if len(a.cfg.DisplayXStat) > 0 {
+	if p := a.port(id); p != nil && len(a.cfg.DisplayXStat) > 0 {
 		r.XStats = a.xstatRates(p, s, now)
 	}
 	return r, nil
@@ -829,6 +849,7 @@ func (a *app) shutdown() {
 		a.printf("Done\n")
 	}
 	a.ports = nil
+	a.closeTaps()
 	if a.pool != nil {
 		if n := a.pool.InUse(); n != 0 {
 			log.Warn().Int("mbufs", n).Msg("mbufs still in use at exit")
@@ -843,6 +864,71 @@ func (a *app) closePorts() {
 		_ = p.Close()
 	}
 	a.ports = nil
+	a.closeTaps()
+}
+
+func (a *app) closeTaps() {
+	for _, t := range a.taps {
+		if err := t.Close(); err != nil {
+			log.Error().Err(err).Str("tap", t.Name()).Msg("close")
+		}
+	}
+	a.taps = nil
+}
+
+// openTap creates a --tap port.
+func openTap(ts config.TapSpec) (*pmd.TapPort, error) {
+	o := pmd.TapCsum | pmd.TapTSO4 | pmd.TapTSO6 | pmd.TapUSO4 | pmd.TapUSO6
+	if len(ts.Offload) > 0 {
+		o = 0
+		for _, n := range ts.Offload {
+			o |= map[string]pmd.TapOffload{"csum": pmd.TapCsum, "tso4": pmd.TapTSO4, "tso6": pmd.TapTSO6, "tso_ecn": pmd.TapTSOECN,
+				"ufo": pmd.TapUFO, "uso4": pmd.TapUSO4, "uso6": pmd.TapUSO6}[n]
+		}
+	}
+	t, err := pmd.OpenTap(pmd.TapConfig{Name: ts.Name, Netns: ts.Netns, Queues: ts.Queues, Offload: o})
+	if err != nil {
+		return nil, fmt.Errorf("--tap %s: %w", ts.Name, err)
+	}
+	return t, nil
+}
+
+// publishTapTable gives a TAP port its table: every task the kernel took
+// enabled and left to it, the IPv4 header checksum in software, and the
+// options' changes.
+func (a *app) publishTapTable(t *pmd.TapPort) error {
+	tab := pipeline.TapTable(t)
+	tab, err := tab.Apply(offload.Change{EnableTx: tab.HardwareTx() | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
+	if err == nil {
+		var c offload.Change
+		if c, err = a.wanted(); err == nil {
+			tab, err = tab.Apply(c)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("tap %s (port %d): %w", t.Name(), t.ID(), err)
+	}
+	return a.tables.Publish(tab)
+}
+
+// portStats reads an ethdev port's counters or a TAP's (the kernel's,
+// turned round).
+func (a *app) portStats(id uint16) (pmd.Stats, error) {
+	if p := a.port(id); p != nil {
+		return p.Stats()
+	}
+	if t := pmd.TapByID(id); t != nil {
+		return t.Stats()
+	}
+	return pmd.Stats{}, fmt.Errorf("port %d: no such port", id)
+}
+
+// socketOf is the NUMA socket of a port's memory (0 for a TAP).
+func (a *app) socketOf(id uint16) int {
+	if p := a.port(id); p != nil {
+		return max(p.Socket(), 0)
+	}
+	return 0
 }
 
 func (a *app) cleanupEAL() {

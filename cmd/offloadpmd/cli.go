@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/offloadpmd/offloadpmd/pipeline"
+	"github.com/offloadpmd/offloadpmd/pmd"
 )
 
 // command is one interactive command. `help` is generated from the table.
@@ -182,9 +183,12 @@ func (a *app) portArgs(args []string) ([]uint16, error) {
 		return nil, errBadArgs
 	}
 	if args[0] == "all" {
-		ids := make([]uint16, len(a.ports))
-		for i, p := range a.ports {
-			ids[i] = p.ID()
+		ids := make([]uint16, 0, len(a.ports)+len(a.taps))
+		for _, p := range a.ports {
+			ids = append(ids, p.ID())
+		}
+		for _, t := range a.taps {
+			ids = append(ids, t.ID())
 		}
 		return ids, nil
 	}
@@ -192,7 +196,7 @@ func (a *app) portArgs(args []string) ([]uint16, error) {
 	if err != nil {
 		return nil, errBadArgs
 	}
-	if a.port(uint16(n)) == nil {
+	if a.port(uint16(n)) == nil && pmd.TapByID(uint16(n)) == nil {
 		fmt.Fprintf(a.errOut, "Invalid port %d\n", n)
 		a.printf("The valid ports array is [")
 		for _, p := range a.ports {
@@ -243,6 +247,9 @@ func cmdClearPortStats(a *app, args []string) error {
 		return err
 	}
 	for _, id := range ids {
+		if a.port(id) == nil {
+			return fmt.Errorf("port %d is a TAP: its counters are the kernel's, which it does not reset", id)
+		}
 		if err := a.port(id).ResetStats(); err != nil {
 			return err
 		}
@@ -260,6 +267,11 @@ func cmdShowPortSummary(a *app, args []string) error {
 	a.printf("Port MAC Address       Name         Driver         Status   Link\n")
 	for _, id := range ids {
 		p := a.port(id)
+		if p == nil {
+			t := pmd.TapByID(id)
+			a.printf("%-4d %-17s %-12s %-14s %-8s netns %q, kernel took %v\n", id, "-", t.Name(), "net_opmdtap", "up", t.Netns(), t.Offload())
+			continue
+		}
 		l, _ := p.Link()
 		status, speed := "down", l.Speed()
 		if l.Up {
@@ -365,6 +377,9 @@ func cmdSetPromisc(a *app, args []string) error {
 		return err
 	}
 	for _, id := range ids {
+		if a.port(id) == nil {
+			continue // a TAP takes every frame the kernel sends
+		}
 		if err := a.port(id).SetPromiscuous(args[1] == "on"); err != nil {
 			return err
 		}

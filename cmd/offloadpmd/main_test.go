@@ -106,7 +106,7 @@ func TestBadInput(t *testing.T) {
 		{"too many cores", append(eal(t, "net_null0"), "--", "--nb-cores=2", "--run-time=1"), "nb-cores should be > 0 and <= 1"},
 		{"unknown engine", append(eal(t, "net_null0"), "--", "--forward-mode=bogus"), `unknown forwarding mode "bogus"`},
 		{"unsupported testpmd option", append(eal(t, "net_null0"), "--", "--num-procs=2"), "not supported by offloadpmd"},
-		{"no ports", append(eal(t), "--", "--run-time=1"), "no ethdev ports"},
+		{"no ports", append(eal(t), "--", "--run-time=1"), "no ports: give at least one --vdev"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

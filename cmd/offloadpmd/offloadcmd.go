@@ -22,12 +22,17 @@ import (
 func (a *app) applyChange(port uint16, c offload.Change) (*offload.Table, error) {
 	cur := a.tables.Load(port)
 	p := a.port(port)
-	if cur == nil || p == nil {
+	if cur == nil || p == nil && pmd.TapByID(port) == nil {
 		return nil, fmt.Errorf("port %d: no such port", port)
 	}
 	next, err := cur.Apply(c)
 	if err != nil {
 		return nil, err
+	}
+	if p == nil {
+		// A TAP: its "device" is the kernel, which takes what it took at
+		// TUNSETOFFLOAD; the table only says what is left to it.
+		return next, a.tables.Publish(next)
 	}
 	if next.DeviceRx() != cur.DeviceRx() || next.DeviceTx() != cur.DeviceTx() {
 		if a.fwd != nil && a.fwd.Running() {
@@ -64,7 +69,7 @@ func (a *app) reconfigure(p *pmd.EthPort, t *offload.Table) error {
 // portArg reads one port id that exists.
 func (a *app) portArg(s string) (uint16, error) {
 	n, err := strconv.ParseUint(s, 10, 16)
-	if err != nil || a.port(uint16(n)) == nil {
+	if err != nil || a.port(uint16(n)) == nil && pmd.TapByID(uint16(n)) == nil {
 		return 0, fmt.Errorf("invalid port %q", s)
 	}
 	return uint16(n), nil
