@@ -179,3 +179,100 @@ func tcpThrough(t *testing.T, from, to, addr string, n int) (int, time.Duration)
 	}
 	return n, time.Since(start)
 }
+
+// TestTapHeadersRefused: what a kernel's virtio_net_hdr asks is checked
+// twice: the header must describe its frame (offload.ToRequestHead), and
+// the task must be one the port enabled (validate, against the TAP's
+// table). Here the port enables TCP/UDP checksums and IPv4 TSO only.
+func TestTapHeadersRefused(t *testing.T) {
+	r := newRig(t, 512)
+	pmdtest.Tun(t)
+	tp, err := pmd.OpenTap(pmd.TapConfig{Name: fmt.Sprintf("opmdh%d", os.Getpid()%10000), Offload: pmd.TapCsum | pmd.TapTSO4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Close()
+	tab, err := TapTable(tp).Apply(offload.Change{EnableTx: offload.TxTCPCksum | offload.TxUDPCksum | offload.TxTCPTSO | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.reg.Publish(tab); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewStream(0, StreamSpec{RxPort: tp.ID(), TxPort: tp.ID(), Burst: 32}, &IOEngine, r.pool, r.off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tr := newTraffic(t, []e2eFlow{{id: 600, mss: 1448}, {id: 601, v6: true, mss: 1448}, {id: 602, udp: true, mss: 1448}}, []int{4000}, false)
+	frame := func(f e2eFlow) []byte {
+		for _, p := range tr.pkts {
+			if p.flow.id == f.id {
+				return p.frame
+			}
+		}
+		t.Fatalf("no frame of flow %d", f.id)
+		return nil
+	}
+	tcp4, tcp6, udp4 := frame(e2eFlow{id: 600}), frame(e2eFlow{id: 601}), frame(e2eFlow{id: 602})
+	needs := func(l3, off int) offload.VirtioFields {
+		return offload.VirtioFields{Flags: offload.VirtioFlagNeedsCsum, CsumStart: uint16(14 + l3), CsumOffset: uint16(off)}
+	}
+	gso := func(f offload.VirtioFields, typ uint8) offload.VirtioFields {
+		f.GSOType, f.GSOSize = typ, 1400
+		return f
+	}
+	cases := []struct {
+		name  string
+		frame []byte
+		hdr   offload.VirtioFields
+		want  Counter // -1: accepted
+	}{
+		{"tcp4 tso", tcp4, gso(needs(20, 16), offload.VirtioGSOTCPv4), -1},
+		{"tcp4 csum", tcp4, needs(20, 16), -1},
+		{"tcp6 tso, not enabled", tcp6, gso(needs(40, 16), offload.VirtioGSOTCPv6), Refused(offload.RefDisabled)},
+		{"unknown gso_type", tcp4, gso(needs(20, 16), 9), Refused(offload.RefVirtioGSOType)},
+		{"csum_start outside", tcp4, offload.VirtioFields{Flags: offload.VirtioFlagNeedsCsum, CsumStart: 9000, CsumOffset: 16}, Refused(offload.RefVirtioCsumOutside)},
+		{"uso without needs_csum", udp4, gso(offload.VirtioFields{}, offload.VirtioGSOUDPL4), Refused(offload.RefVirtioUSONeedsCsum)},
+		{"gso_type of another protocol", udp4, gso(needs(20, 6), offload.VirtioGSOTCPv4), Refused(offload.RefVirtioGSOMismatch)},
+	}
+	for _, c := range cases {
+		m := chainOf(t, r.pool, c.frame, 2000) // as a TAP read chains a super-frame
+		off := int(m.DataOff())
+		offload.VirtioNetHdr(m.Buf()[off-pmd.VnetHdrLen : off]).Encode(&c.hdr)
+		before := s.Stats().Counters
+		pkts := s.vnetDecode([]*pmd.Mbuf{m})
+		var b burstView
+		s.loadBurst(&b)
+		pkts = s.validate(pkts, &b)
+		after := s.Stats().Counters
+		if c.want < 0 {
+			if len(pkts) != 1 {
+				t.Errorf("%s: refused (%s)", c.name, diffCounters(before, after))
+				continue
+			}
+			if m.OlFlags()&offload.OlTxOffloadMask == 0 {
+				t.Errorf("%s: accepted without a request", c.name)
+			}
+			m.Free()
+			continue
+		}
+		if len(pkts) != 0 || after[c.want]-before[c.want] != 1 {
+			t.Errorf("%s: kept %d, counted %s; want refused as %s", c.name, len(pkts), diffCounters(before, after), c.want)
+			for _, p := range pkts {
+				p.Free()
+			}
+		}
+	}
+	s.IO().Flush()
+}
+
+func diffCounters(before, after []uint64) string {
+	var out []string
+	for i := range after {
+		if after[i] != before[i] {
+			out = append(out, fmt.Sprintf("%s +%d", Counter(i), after[i]-before[i]))
+		}
+	}
+	return fmt.Sprint(out)
+}
