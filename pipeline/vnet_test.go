@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/pmd"
@@ -29,10 +32,12 @@ import (
 //     computes every checksum;
 //   - "off": nothing offered: the kernel segments and sums itself.
 //
-// Every case sends 16 MB with a SHA-256 compared at both ends, and the
-// receiving kernel must count no checksum or header error.
+// Every case sends 16 MB with a SHA-256 compared at both ends, then 4000
+// UDP datagrams in UDP_SEGMENT writes of 40 (USO super-frames where the
+// kernels took USO) each checked for size and contents, and the receiving
+// kernel must count no checksum or header error.
 func TestTapKernelToKernel(t *testing.T) {
-	all := pmd.TapCsum | pmd.TapTSO4 | pmd.TapTSO6
+	all := pmd.TapCsum | pmd.TapTSO4 | pmd.TapTSO6 | pmd.TapUSO4 | pmd.TapUSO6
 	for _, c := range []struct {
 		name     string
 		offer    pmd.TapOffload
@@ -72,13 +77,14 @@ func TestTapKernelToKernel(t *testing.T) {
 
 			before := kernelCounters(t, nsB)
 			sent, elapsed := tcpThrough(t, nsA, nsB, "10.252.0.2", 16<<20)
+			udpSegmentThrough(t, nsA, nsB, "10.252.0.2", 1400, 40, 100)
 			after := kernelCounters(t, nsB)
 			if err := f.Stop(); err != nil {
 				t.Error(err)
 			}
 			st := total(f)
 			t.Logf("%d MB in %v; %s", sent>>20, elapsed, st.nonZero())
-			for _, k := range []string{"TcpInCsumErrors", "IpInHdrErrors", "TcpInErrs"} {
+			for _, k := range []string{"TcpInCsumErrors", "IpInHdrErrors", "TcpInErrs", "UdpInCsumErrors", "UdpInErrors"} {
 				if after[k] != before[k] {
 					t.Errorf("receiver's %s went from %d to %d", k, before[k], after[k])
 				}
@@ -101,6 +107,88 @@ func TestTapKernelToKernel(t *testing.T) {
 				t.Errorf("drops: %s", st.nonZero())
 			}
 		})
+	}
+}
+
+// udpSegmentThrough sends sends UDP_SEGMENT writes of segs datagrams of
+// size bytes each (the kernel hands such a write over as one USO
+// super-frame where the port took USO) from namespace from to addr in
+// namespace to, paced, and checks that every datagram arrives once, with
+// its size and its bytes.
+func udpSegmentThrough(t *testing.T, from, to, addr string, size, segs, sends int) {
+	t.Helper()
+	var rc *net.UDPConn
+	if err := pmd.InNetns(to, func() (err error) {
+		rc, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(addr)})
+		return
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	_ = rc.SetReadBuffer(8 << 20)
+	var sc *net.UDPConn
+	if err := pmd.InNetns(from, func() (err error) {
+		sc, err = net.DialUDP("udp", nil, rc.LocalAddr().(*net.UDPAddr))
+		return
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, size) }); err != nil || serr != nil {
+		t.Fatalf("UDP_SEGMENT: %v %v", err, serr)
+	}
+	dgram := func(seq int) []byte {
+		b := make([]byte, size)
+		binary.BigEndian.PutUint32(b, uint32(seq))
+		for i := 4; i < size; i++ {
+			b[i] = byte(seq*7 + i)
+		}
+		return b
+	}
+	got := make(chan error, 1)
+	go func() {
+		seen := make([]bool, segs*sends)
+		buf := make([]byte, 65536)
+		for n := 0; n < len(seen); n++ {
+			_ = rc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			k, err := rc.Read(buf)
+			if err != nil {
+				got <- fmt.Errorf("after %d of %d datagrams: %w", n, len(seen), err)
+				return
+			}
+			seq := int(binary.BigEndian.Uint32(buf))
+			switch {
+			case k != size:
+				got <- fmt.Errorf("a datagram of %d bytes, want %d (UDP_SEGMENT size)", k, size)
+				return
+			case seq >= len(seen) || seen[seq]:
+				got <- fmt.Errorf("datagram %d unexpected or twice", seq)
+				return
+			case !bytes.Equal(buf[:k], dgram(seq)):
+				got <- fmt.Errorf("datagram %d: contents differ", seq)
+				return
+			}
+			seen[seq] = true
+		}
+		got <- nil
+	}()
+	for i := range sends {
+		var w []byte
+		for j := range segs {
+			w = append(w, dgram(i*segs+j)...)
+		}
+		if _, err := sc.Write(w); err != nil {
+			t.Fatalf("UDP_SEGMENT write %d: %v", i, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("UDP: %v", err)
 	}
 }
 
