@@ -3,8 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
