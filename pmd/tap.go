@@ -319,3 +319,32 @@ func (t *TapPort) Stats() (Stats, error) {
 	}
 	return st, nil
 }
+
+// Up reports whether the interface is up and running as its kernel sees
+// it (IFF_UP and IFF_RUNNING). A namespace that was deleted, or an
+// interface taken down, reports false with the reason: the port then
+// receives nothing, and its streams go on polling.
+func (t *TapPort) Up() (bool, error) {
+	var up bool
+	err := inNetns(t.netns, func() error {
+		s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(s)
+		ifr, err := unix.NewIfreq(t.name)
+		if err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("SIOCGIFFLAGS: %w", err)
+		}
+		f := ifr.Uint16()
+		up = f&unix.IFF_UP != 0 && f&unix.IFF_RUNNING != 0
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("tap %s: %w", t.name, err)
+	}
+	return up, nil
+}

@@ -181,3 +181,31 @@ func TestTapKernelTCP(t *testing.T) {
 		t.Errorf("read or write errors: a->b %+v, b->a %+v", ab, ba)
 	}
 }
+
+// TestTapNamespaceDeleted: the namespace of one TAP is deleted while
+// traffic flows the other way round: that port reports down, the streams
+// keep polling (no error, no crash), and the other port still works.
+func TestTapNamespaceDeleted(t *testing.T) {
+	p := newTapPair(t, pmd.TapCsum)
+	for _, tp := range []*pmd.TapPort{p.a, p.b} {
+		if up, err := tp.Up(); !up || err != nil {
+			t.Fatalf("%s: up %v, %v before the namespace went", tp.Name(), up, err)
+		}
+	}
+	pmdtest.Run(t, "ip", "netns", "del", p.nsA)
+	if up, err := p.a.Up(); up || err == nil {
+		t.Errorf("%s reports up (%v) after its namespace was deleted", p.a.Name(), err)
+	} else {
+		t.Logf("%s: down: %v", p.a.Name(), err)
+	}
+	if up, err := p.b.Up(); !up || err != nil {
+		t.Errorf("%s: up %v, %v: the other port suffered", p.b.Name(), up, err)
+	}
+	before := p.frames.Load()
+	// The remaining kernel still sends (IPv6 router and neighbour
+	// solicitations, a ping), and the lcore loop must keep taking it.
+	_, _ = pmdtest.InNetns(p.nsB, "ping", "-c", "3", "-i", "0.2", "-W", "1", "10.251.0.1")
+	if p.frames.Load() == before {
+		t.Error("nothing forwarded after the namespace was deleted: the loop stopped")
+	}
+}

@@ -269,7 +269,11 @@ func cmdShowPortSummary(a *app, args []string) error {
 		p := a.port(id)
 		if p == nil {
 			t := pmd.TapByID(id)
-			a.printf("%-4d %-17s %-12s %-14s %-8s netns %q, kernel took %v\n", id, "-", t.Name(), "net_opmdtap", "up", t.Netns(), t.Offload())
+			status := "down"
+			if up, _ := t.Up(); up {
+				status = "up"
+			}
+			a.printf("%-4d %-17s %-12s %-14s %-8s netns %q, kernel took %v\n", id, "-", t.Name(), "net_opmdtap", status, t.Netns(), t.Offload())
 			continue
 		}
 		l, _ := p.Link()
