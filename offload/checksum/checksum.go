@@ -18,15 +18,28 @@ var le = binary.LittleEndian
 // Sum adds b, as big-endian 16-bit words (an odd last byte padded with
 // zero), to the one's-complement sum initial and returns the folded sum.
 //
-// It adds 64-bit little-endian words with carry and swaps the folded
-// result: the one's-complement sum is independent of byte order up to a
-// final swap (RFC 1071 §2(B)), and little-endian loads are plain loads.
-func Sum(b []byte, initial uint16) uint16 {
-	return Add(bits.ReverseBytes16(fold(sumLE(b))), initial)
+// It adds little-endian words and swaps the folded result: the
+// one's-complement sum is independent of byte order up to a final swap
+// (RFC 1071 §2(B)), and little-endian loads are plain loads. sum is
+// sumGeneric, or an assembly version of it (sum_*.go).
+func Sum(b []byte, initial uint16) uint16 { return sum(b, initial) }
+
+// sumGeneric is Sum in Go.
+func sumGeneric(b []byte, initial uint16) uint16 {
+	return Add(bits.ReverseBytes16(fold(sumLEGeneric(b))), initial)
 }
 
-// sumLE is the 64-bit one's-complement sum of b as little-endian words.
-func sumLE(b []byte) uint64 {
+// sumLEGeneric is the 64-bit one's-complement sum of b as little-endian
+// words.
+//
+// The result is 0 only if every byte of b is 0, and it is congruent to the
+// sum of b's 16-bit little-endian words modulo 0xffff (2^64-1 is a multiple
+// of 0xffff, so the end-around carry at 64 bits keeps that residue). Those
+// two facts fix fold's result (fold returns 0 for 0 and a value in
+// [1, 0xffff] of the same residue otherwise), so that any other way of
+// summing that keeps them folds to the same value, as does its sum with
+// end-around carry with any other 64-bit sum (sumLE is such a way).
+func sumLEGeneric(b []byte) uint64 {
 	var s, c uint64
 	for len(b) >= 32 {
 		s, c = bits.Add64(s, le.Uint64(b[0:8]), c)

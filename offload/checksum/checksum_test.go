@@ -6,18 +6,19 @@ import (
 )
 
 // naive is RFC 1071 written out: 16-bit big-endian words, end-around carry.
+// The 64-bit accumulator cannot overflow below 2^48 words.
 func naive(b []byte, initial uint16) uint16 {
-	sum := uint32(initial)
+	acc := uint64(initial)
 	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
+		acc += uint64(b[i])<<8 | uint64(b[i+1])
 	}
 	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
+		acc += uint64(b[len(b)-1]) << 8
 	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
+	for acc > 0xffff {
+		acc = acc>>16 + acc&0xffff
 	}
-	return uint16(sum)
+	return uint16(acc)
 }
 
 // TestSumMatchesNaive compares the word-folding sum with the plain one at

@@ -219,27 +219,3 @@ func FuzzComplete(f *testing.F) {
 		_ = Complete([][]byte{b}, start, off, len(b))
 	})
 }
-
-var sink uint16
-
-func BenchmarkSum(b *testing.B) {
-	for _, n := range []int{64, 1500, 65536} {
-		buf := make([]byte, n+1)[1:] // unaligned
-		b.Run(itoa(n), func(b *testing.B) {
-			b.SetBytes(int64(n))
-			for range b.N {
-				sink = Sum(buf, 0)
-			}
-		})
-	}
-}
-
-func itoa(n int) string {
-	switch n {
-	case 64:
-		return "64B"
-	case 1500:
-		return "1500B"
-	}
-	return "64KiB"
-}
