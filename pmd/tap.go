@@ -178,7 +178,8 @@ func openTapQueue(name string) (int, error) {
 
 // SetOffload offers the kernel o (TUNSETOFFLOAD) and records what it took:
 // offloads this kernel does not know are dropped from the offer, one at a
-// time from the newest (USO, then UFO, then ECN).
+// time from the newest (USO, then UFO, then ECN). Linux takes USO4 and USO6
+// only together: one alone is refused and dropped.
 func (t *TapPort) SetOffload(o TapOffload) error {
 	if o&^TapCsum != 0 && o&TapCsum == 0 {
 		return fmt.Errorf("tap %s: %w: %v without csum (the kernel requires it for GSO)", t.name, ErrInvalid, o)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -127,6 +129,7 @@ func TestTapKernelTCP(t *testing.T) {
 	if p.a.Offload()&pmd.TapTSO4 == 0 {
 		t.Fatalf("the kernel took %v, not TSO4", p.a.Offload())
 	}
+	checkEthtool(t, p.nsA, p.a)
 	var ln net.Listener
 	if err := pmd.InNetns(p.nsB, func() (err error) { ln, err = net.Listen("tcp4", "10.251.0.2:0"); return }); err != nil {
 		t.Fatal(err)
@@ -207,5 +210,37 @@ func TestTapNamespaceDeleted(t *testing.T) {
 	_, _ = pmdtest.InNetns(p.nsB, "ping", "-c", "3", "-i", "0.2", "-W", "1", "10.251.0.1")
 	if p.frames.Load() == before {
 		t.Error("nothing forwarded after the namespace was deleted: the loop stopped")
+	}
+}
+
+// checkEthtool compares what the kernel says it took (`ethtool -k` in the
+// port's namespace) with the port's Offload.
+func checkEthtool(t *testing.T, ns string, tp *pmd.TapPort) {
+	t.Helper()
+	if _, err := exec.LookPath("ethtool"); err != nil {
+		t.Log("ethtool not installed (scripts/install-deps.sh installs it): negotiated offloads not cross-checked")
+		return
+	}
+	out, err := pmdtest.InNetns(ns, "ethtool", "-k", tp.Name())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	o := tp.Offload()
+	for _, f := range []struct {
+		feature string
+		on      bool
+	}{
+		{"tx-checksumming", o&pmd.TapCsum != 0},
+		{"tx-tcp-segmentation", o&pmd.TapTSO4 != 0},
+		{"tx-tcp6-segmentation", o&pmd.TapTSO6 != 0},
+		{"tx-udp-segmentation", o&(pmd.TapUSO4|pmd.TapUSO6) != 0},
+	} {
+		want := f.feature + ": off"
+		if f.on {
+			want = f.feature + ": on"
+		}
+		if !strings.Contains(out, want) {
+			t.Errorf("ethtool -k %s: want %q for offloads %v:\n%s", tp.Name(), want, o, out)
+		}
 	}
 }
