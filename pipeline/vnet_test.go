@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +193,61 @@ func udpSegmentThrough(t *testing.T, from, to, addr string, size, segs, sends in
 	}
 }
 
+// captureGSO opens a packet socket with PACKET_VNET_HDR on interface dev
+// in namespace ns, which shows each frame the kernel receives with its
+// GSO type; the function it returns stops the capture and says how many
+// frames came in as TCP GSO super-frames. (Their checksum state cannot be
+// checked this way: the kernel turns a GSO frame it is handed into a
+// partial checksum whatever the header said.)
+func captureGSO(t *testing.T, ns, dev string) func() uint64 {
+	t.Helper()
+	var fd int
+	if err := pmd.InNetns(ns, func() error {
+		ifi, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		proto := int(uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8)
+		if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto); err != nil {
+			return err
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+			return err
+		}
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 8<<20)
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: uint16(proto), Ifindex: ifi.Index})
+	}); err != nil {
+		t.Fatalf("packet socket in %s: %v", ns, err)
+	}
+	var n atomic.Uint64
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1<<17)
+		tv := unix.NsecToTimeval(int64(200 * time.Millisecond))
+		_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		for {
+			k, _, err := unix.Recvfrom(fd, buf, 0)
+			if err != nil {
+				if (err == unix.EAGAIN || err == unix.EINTR) && !stop.Load() {
+					continue
+				}
+				return
+			}
+			if k >= offload.VirtioNetHdrLen && buf[1]&^offload.VirtioGSOECN == offload.VirtioGSOTCPv4 {
+				n.Add(1)
+			}
+		}
+	}()
+	return func() uint64 {
+		stop.Store(true)
+		<-done
+		unix.Close(fd)
+		return n.Load()
+	}
+}
+
 // startIDs is start for ports named by id (Go-native ports included).
 func (r *e2eRig) startIDs(e *Engine, streams ...[2]uint16) *Forwarder {
 	r.t.Helper()
@@ -363,4 +419,90 @@ func diffCounters(before, after []uint64) string {
 		}
 	}
 	return fmt.Sprint(out)
+}
+
+// TestTapAssembledGoUpAsSuperFrames: TCP segments arriving on a ring port
+// with GRO on are merged, and the egress TAP's kernel, which took TSO,
+// receives each merged packet as one GSO super-frame: every byte of
+// payload arrives in far fewer frames than segments went in, each frame
+// reaches TCP (TcpInSegs counts a super-frame from a TAP once: the kernel
+// leaves its gso_segs to be computed), and the kernel drops none and
+// counts no checksum or header error.
+func TestTapAssembledGoUpAsSuperFrames(t *testing.T) {
+	r := newRig(t, 8192)
+	pmdtest.Tun(t)
+	ns := pmdtest.Netns(t, fmt.Sprintf("opmdgg%d", os.Getpid()%100000))
+	tp, err := pmd.OpenTap(pmd.TapConfig{Name: "opmdgg", Netns: ns, Offload: pmd.TapCsum | pmd.TapTSO4 | pmd.TapTSO6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Close()
+	for _, args := range [][]string{
+		{"link", "set", "opmdgg", "address", e2eDstMAC.String()},
+		{"addr", "add", e2eDst4.String() + "/24", "dev", "opmdgg"},
+		{"link", "set", "opmdgg", "up"},
+		{"link", "set", "lo", "up"},
+	} {
+		pmdtest.Run(t, "ip", append([]string{"-n", ns}, args...)...)
+	}
+	tab, err := TapTable(tp).Apply(offload.Change{EnableTx: offload.TxTCPCksum | offload.TxTCPTSO | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.reg.Publish(tab); err != nil {
+		t.Fatal(err)
+	}
+	in, inRx, _ := ringPort(t, "e2egg", r.pool)
+	r.publish(in, offload.Change{EnableRx: offload.RxTCPLRO, SoftwareRx: offload.RxTCPLRO})
+	sizes := make([]int, 256)
+	for i := range sizes {
+		sizes[i] = 1400
+	}
+	tr := newTraffic(t, []e2eFlow{{id: 700, mss: 1400}, {id: 701, tsopt: true, mss: 1400}}, sizes, false)
+	gso := captureGSO(t, ns, "opmdgg")
+	f := r.startIDs(&IOEngine, [2]uint16{in.ID(), tp.ID()})
+	stats := func() pmd.Stats {
+		st, err := tp.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st // O*: what we wrote, the kernel's RX
+	}
+	before, s0 := kernelCounters(t, ns), stats()
+	var ms []*pmd.Mbuf
+	for _, p := range tr.pkts {
+		ms = append(ms, chainOf(t, r.pool, p.frame, 2048))
+	}
+	enqueue(t, inRx, ms)
+	want, payload := len(tr.pkts), 0
+	for _, p := range tr.pkts {
+		payload += p.n
+	}
+	waitFor(5*time.Second, func() bool { return stats().Sub(s0).OBytes >= uint64(payload) })
+	if err := f.Stop(); err != nil {
+		t.Error(err)
+	}
+	after, d := kernelCounters(t, ns), stats().Sub(s0)
+	segs := after["TcpInSegs"] - before["TcpInSegs"]
+	st := total(f)
+	t.Logf("%d segments (%d payload bytes) in, %d frames of %d bytes written, the kernel's TCP took %d; %s",
+		want, payload, d.OPackets, d.OBytes, segs, st.nonZero())
+	switch {
+	case d.OPackets == 0 || d.OPackets*4 > uint64(want):
+		t.Errorf("%d frames carried %d segments: merged packets did not go up as super-frames", d.OPackets, want)
+	case d.OBytes < uint64(payload) || d.OErrors != 0:
+		t.Errorf("the kernel took %d bytes (payload %d), dropped %d frames", d.OBytes, payload, d.OErrors)
+	case segs != d.OPackets:
+		t.Errorf("the kernel's TCP took %d of the %d frames", segs, d.OPackets)
+	case st.Counters[GROMerged] == 0:
+		t.Errorf("GRO merged nothing: %s", st.nonZero())
+	}
+	if n := gso(); n != d.OPackets {
+		t.Errorf("the kernel saw %d of the %d frames as GSO super-frames (a packet socket with PACKET_VNET_HDR)", n, d.OPackets)
+	}
+	for _, k := range []string{"TcpInCsumErrors", "IpInHdrErrors"} {
+		if after[k] != before[k] {
+			t.Errorf("receiver's %s went from %d to %d", k, before[k], after[k])
+		}
+	}
 }
