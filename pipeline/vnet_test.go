@@ -506,3 +506,65 @@ func TestTapAssembledGoUpAsSuperFrames(t *testing.T) {
 		}
 	}
 }
+
+// TestTapMultiQueue: two-queue TAP ports (IFF_MULTI_QUEUE), one stream per
+// queue and direction on one lcore. The kernel spreads flows over the
+// queues by hash: 16 TCP connections must all arrive intact and both
+// queues of the sending side must have carried traffic.
+func TestTapMultiQueue(t *testing.T) {
+	r := newRig(t, 8192)
+	pmdtest.Tun(t)
+	tag := os.Getpid() % 100000
+	nsA, nsB := pmdtest.Netns(t, fmt.Sprintf("opmdqa%d", tag)), pmdtest.Netns(t, fmt.Sprintf("opmdqb%d", tag))
+	open := func(name, ns, addr string) *pmd.TapPort {
+		tp, err := pmd.OpenTap(pmd.TapConfig{Name: name, Netns: ns, Queues: 2, Offload: pmd.TapCsum | pmd.TapTSO4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tp.Close() })
+		pmdtest.Run(t, "ip", "-n", ns, "addr", "add", addr, "dev", name)
+		pmdtest.Run(t, "ip", "-n", ns, "link", "set", name, "up")
+		tab, err := TapTable(tp).Apply(offload.Change{EnableTx: offload.TxTCPCksum | offload.TxUDPCksum | offload.TxTCPTSO | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.reg.Publish(tab); err != nil {
+			t.Fatal(err)
+		}
+		return tp
+	}
+	a, b := open("opmdqa", nsA, "10.253.0.1/24"), open("opmdqb", nsB, "10.253.0.2/24")
+	plan := Plan{Lcores: []LcorePlan{{Lcore: r.eal.Workers()[0]}}}
+	for q := range uint16(2) {
+		plan.Streams = append(plan.Streams,
+			StreamPlan{RxPort: a.ID(), RxQueue: q, TxPort: b.ID(), TxQueue: q},
+			StreamPlan{RxPort: b.ID(), RxQueue: q, TxPort: a.ID(), TxQueue: q})
+	}
+	for i := range plan.Streams {
+		plan.Lcores[0].Streams = append(plan.Lcores[0].Streams, i)
+	}
+	f, err := Build(r.eal, plan, &IOEngine, r.pool, r.off, func(StreamPlan) StreamSpec { return StreamSpec{Burst: 32} }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	if err := f.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 16 {
+		tcpThrough(t, nsA, nsB, "10.253.0.2", 1<<20)
+	}
+	if err := f.Stop(); err != nil {
+		t.Error(err)
+	}
+	var perQueue [2]uint64
+	for _, s := range f.Streams() {
+		if s.RxPort == a.ID() {
+			perQueue[s.RxQueue] += s.Stats().RxPackets
+		}
+	}
+	t.Logf("frames from %s per queue: %v", a.Name(), perQueue)
+	if perQueue[0] == 0 || perQueue[1] == 0 {
+		t.Errorf("frames from %s per queue %v: the kernel's flows did not use both queues' streams", a.Name(), perQueue)
+	}
+}
