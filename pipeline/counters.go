@@ -60,6 +60,9 @@ const (
 	// VnetRequests: frames from a kernel-facing port whose virtio_net_hdr
 	// asked for tasks (NEEDS_CSUM, GSO).
 	VnetRequests
+	// VhostGSORequests: a guest's GSO frames from a vhost-user port (RX_LRO)
+	// turned into segmentation requests.
+	VhostGSORequests
 
 	numFixed
 )
@@ -92,6 +95,7 @@ var fixedNames = [numFixed]string{
 	ReassDone:        "reassembly-done",
 	ReassJoined:      "reassembly-joined",
 	VnetRequests:     "vnet-requests",
+	VhostGSORequests: "vhost-gso-requests",
 }
 
 // Ranges: the counter for reason r of a kind is base + r.

@@ -28,6 +28,10 @@ type Offload struct {
 	Reassembly assembly.ReassemblyConfig
 	// Dynamic mbuf flags for what ol_flags cannot say.
 	UFO, FixedID, Partial pmd.Dynflag
+	// LROAsRequest marks vhost-user ports, whose guests' GSO frames arrive
+	// as RX_LRO packets: they become segmentation requests (see
+	// Stream.lroAsRequest).
+	LROAsRequest [offload.MaxPorts]bool
 	// GROTrustRx makes GRO merge segments whose L4 checksum nobody
 	// verified (librte_gro's behaviour) instead of verifying them first.
 	// A segment RX found bad is still never merged.

@@ -210,6 +210,9 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if s.vnetRx {
 		pkts = s.vnetDecode(pkts)
 	}
+	if o.cfg.LROAsRequest[s.RxPort] {
+		s.lroAsRequest(pkts)
+	}
 	var b burstView
 	s.loadBurst(&b)
 	brought := o.cfg.Requests[s.RxPort]

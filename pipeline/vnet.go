@@ -152,3 +152,45 @@ func (s *Stream) vnetGSO(l *header.Layout) bool {
 		return o&pmd.TapTSO6 != 0
 	}
 }
+
+// lroAsRequest turns what a vhost-user port reports of a guest's GSO
+// frame into the request the guest meant. DPDK 22.11's vhost library (in
+// its default, compliant mode) hands a virtio GSO frame over as a received
+// LRO packet: RX_LRO with the segment size in tso_segsz, no TX flag. For a
+// packet on its way to another port that is a segmentation the guest asked
+// for: TSO for TCP (with the IPv4 and TCP checksums of each segment), UFO
+// for UDP (virtio's GSO_UDP). A packet that already carries a TX request,
+// or whose headers do not parse, is left as it is (validate judges it).
+func (s *Stream) lroAsRequest(pkts []*pmd.Mbuf) {
+	o := s.off
+	for _, m := range pkts {
+		f := m.OlFlags()
+		if f&offload.OlRxLRO == 0 || m.TSOSegsz() == 0 || o.hasRequest(m) {
+			continue
+		}
+		l := &o.layout
+		if header.ParseHeadInto(m.Data(), int(m.PktLen()), l) != header.OK || l.L4Len == 0 || l.Fragment {
+			continue
+		}
+		f &^= offload.OlRxLRO | offload.OlRxL4CksumMask
+		ip := offload.OlTxIPv4 | offload.OlTxIPCksum
+		if l.L3 == header.L3IPv6 {
+			ip = offload.OlTxIPv6
+		}
+		switch l.L4Proto {
+		case header.ProtoTCP:
+			f |= offload.OlTxTCPSeg | offload.OlTxTCPCksum | ip
+		case header.ProtoUDP:
+			f |= ip &^ offload.OlTxIPCksum
+			if o.cfg.UFO.Mask() == 0 {
+				continue
+			}
+			f |= o.cfg.UFO.Mask()
+		default:
+			continue
+		}
+		m.SetOlFlags(f)
+		m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: m.TSOSegsz()})
+		s.cnt.Inc(int(VhostGSORequests))
+	}
+}

@@ -331,6 +331,10 @@ func (a *app) setupOffload() error {
 				a.off.Requests[p.ID()] = true
 			}
 		}
+		if p.Info().Driver == "net_vhost" && int(p.ID()) < len(a.off.LROAsRequest) {
+			// A guest's GSO frames arrive as RX_LRO: segment them on the way out.
+			a.off.LROAsRequest[p.ID()] = true
+		}
 	}
 	return a.off.RegisterDynflags()
 }
