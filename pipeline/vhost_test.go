@@ -1,6 +1,10 @@
 package pipeline
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -126,5 +130,79 @@ func TestVhostGuestTSO(t *testing.T) {
 	tr.verify(t, sink.close(), e2eExpect{mtu: 1500, segmented: true})
 	if st.Counters[VhostGSORequests] == 0 || st.Counters[SegOutputs] == 0 {
 		t.Errorf("the guest's GSO frames were not segmented here: %s", st.nonZero())
+	}
+}
+
+// TestVhostTestpmdGuestTSO is TestVhostGuestTSO with dpdk-testpmd as the
+// guest, in its own process: its csum engine reads TCP super-packets from
+// a pcap and sends them through virtio_user with `tso set` (TSO in its
+// "hardware", the virtio device), so they cross vhost-user as GSO frames;
+// offloadpmd segments them on their way to a ring port, and the segments
+// are checked as in the pipeline tests.
+func TestVhostTestpmdGuestTSO(t *testing.T) {
+	testpmd, err := exec.LookPath("dpdk-testpmd")
+	if err != nil {
+		t.Skip("dpdk-testpmd not installed (scripts/install-deps.sh installs dpdk)")
+	}
+	r := newRig(t, 8192)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "vhost.sock")
+	vh, err := pmd.ProbeVdev("net_vhost_tp,iface=" + sock + ",queues=1,tso=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startPort(t, vh, r.pool)
+	out, _, outTx := ringPort(t, "e2evt_out", r.pool)
+	r.publish(vh, offload.Change{EnableTx: allCsums | allSegs})
+	r.publish(out, offload.Change{EnableTx: allCsums | allSegs, SoftwareTx: allCsums | allSegs})
+	r.off.Requests[vh.ID()], r.off.LROAsRequest[vh.ID()] = true, true
+	f := r.startIDs(&IOEngine, [2]uint16{vh.ID(), out.ID()})
+	sink := newSink(t, outTx)
+
+	tr := newTraffic(t, []e2eFlow{{id: 900, mss: 1448}, {id: 901, tsopt: true, mss: 1448}}, []int{16000, 30000}, false)
+	in := filepath.Join(dir, "in.pcap")
+	writePcap(t, in, tr.frames())
+	prefix := fmt.Sprintf("opmd_test_guest_%d", os.Getpid())
+	defer os.RemoveAll("/var/run/dpdk/" + prefix)
+	cmd := exec.Command(testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
+		"--file-prefix="+prefix, "--vdev=net_pcap_g,rx_pcap="+in, "--vdev=net_virtio_user_g,path="+sock+",queues=1",
+		"--", "-i", "--port-topology=paired", "--forward-mode=csum", "--no-lsc-interrupt", "--no-flush-rx",
+		"--total-num-mbufs=4096", "--mbuf-size=34000", "--disable-device-start")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	// testpmd's csum engine: port 0 (pcap) to port 1 (virtio_user), the
+	// checksums and TSO on port 1's device.
+	for _, c := range []string{"csum set ip hw 1", "csum set tcp hw 1", "tso set 1448 1", "port start all", "start"} {
+		fmt.Fprintln(stdin, c)
+		time.Sleep(200 * time.Millisecond)
+	}
+	want, _, _, _ := tr.wantOutputs()
+	waitFor(10*time.Second, func() bool { n, _ := sink.seen(); return n >= want })
+	fmt.Fprintln(stdin, "stop")
+	fmt.Fprintln(stdin, "quit")
+	_ = stdin.Close()
+	if err := f.Stop(); err != nil {
+		t.Error(err)
+	}
+	st := total(f)
+	got := sink.close()
+	t.Logf("%d segments from testpmd's %d super-packets; %s", len(got), len(tr.pkts), st.nonZero())
+	if len(got) == 0 {
+		t.Fatalf("nothing arrived from testpmd; its output:\n%s", log.String())
+	}
+	tr.verify(t, got, e2eExpect{mtu: 1500, segmented: true})
+	if st.Counters[VhostGSORequests] == 0 {
+		t.Errorf("testpmd's packets did not arrive as GSO frames: %s\ntestpmd:\n%s", st.nonZero(), log.String())
 	}
 }
