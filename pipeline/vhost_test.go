@@ -138,7 +138,9 @@ func TestVhostGuestTSO(t *testing.T) {
 // a pcap and sends them through virtio_user with `tso set` (TSO in its
 // "hardware", the virtio device), so they cross vhost-user as GSO frames;
 // offloadpmd segments them on their way to a ring port, and the segments
-// are checked as in the pipeline tests.
+// are checked as in the pipeline tests. The guest then quits and a new one
+// connects to the same socket: offloadpmd's vhost-user server takes it
+// without a restart, and its traffic is checked the same way.
 func TestVhostTestpmdGuestTSO(t *testing.T) {
 	testpmd, err := exec.LookPath("dpdk-testpmd")
 	if err != nil {
@@ -157,52 +159,59 @@ func TestVhostTestpmdGuestTSO(t *testing.T) {
 	r.publish(out, offload.Change{EnableTx: allCsums | allSegs, SoftwareTx: allCsums | allSegs})
 	r.off.Requests[vh.ID()], r.off.LROAsRequest[vh.ID()] = true, true
 	f := r.startIDs(&IOEngine, [2]uint16{vh.ID(), out.ID()})
-	sink := newSink(t, outTx)
 
-	tr := newTraffic(t, []e2eFlow{{id: 900, mss: 1448}, {id: 901, tsopt: true, mss: 1448}}, []int{16000, 30000}, false)
-	in := filepath.Join(dir, "in.pcap")
-	writePcap(t, in, tr.frames())
-	prefix := fmt.Sprintf("opmd_test_guest_%d", os.Getpid())
-	defer os.RemoveAll("/var/run/dpdk/" + prefix)
-	cmd := exec.Command(testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
-		"--file-prefix="+prefix, "--vdev=net_pcap_g,rx_pcap="+in, "--vdev=net_virtio_user_g,path="+sock+",queues=1",
-		"--", "-i", "--port-topology=paired", "--forward-mode=csum", "--no-lsc-interrupt", "--no-flush-rx",
-		"--total-num-mbufs=4096", "--mbuf-size=34000", "--disable-device-start")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	for run, flows := range [][]e2eFlow{{{id: 900, mss: 1448}, {id: 901, tsopt: true, mss: 1448}}, {{id: 902, mss: 1448}}} {
+		sink := newSink(t, outTx)
+		tr := newTraffic(t, flows, []int{16000, 30000}, false)
+		in := filepath.Join(dir, fmt.Sprintf("in%d.pcap", run))
+		writePcap(t, in, tr.frames())
+		prefix := fmt.Sprintf("opmd_test_guest_%d_%d", os.Getpid(), run)
+		cmd := exec.Command(testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
+			"--file-prefix="+prefix, "--vdev=net_pcap_g,rx_pcap="+in, "--vdev=net_virtio_user_g,path="+sock+",queues=1",
+			"--", "-i", "--port-topology=paired", "--forward-mode=csum", "--no-lsc-interrupt", "--no-flush-rx",
+			"--total-num-mbufs=4096", "--mbuf-size=34000", "--disable-device-start")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// testpmd's csum engine: port 0 (pcap) to port 1 (virtio_user),
+		// the checksums and TSO on port 1's device.
+		for _, c := range []string{"csum set ip hw 1", "csum set tcp hw 1", "tso set 1448 1", "port start all", "start"} {
+			fmt.Fprintln(stdin, c)
+			time.Sleep(200 * time.Millisecond)
+		}
+		want, _, _, _ := tr.wantOutputs()
+		waitFor(10*time.Second, func() bool { n, _ := sink.seen(); return n >= want })
+		fmt.Fprintln(stdin, "stop")
+		fmt.Fprintln(stdin, "quit")
+		_ = stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll("/var/run/dpdk/" + prefix)
+		got := sink.close()
+		t.Logf("guest %d: %d segments from testpmd's %d super-packets", run+1, len(got), len(tr.pkts))
+		if len(got) == 0 {
+			t.Fatalf("guest %d: nothing arrived from testpmd; its output:\n%s", run+1, log.String())
+		}
+		tr.verify(t, got, e2eExpect{mtu: 1500, segmented: true})
 	}
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	// testpmd's csum engine: port 0 (pcap) to port 1 (virtio_user), the
-	// checksums and TSO on port 1's device.
-	for _, c := range []string{"csum set ip hw 1", "csum set tcp hw 1", "tso set 1448 1", "port start all", "start"} {
-		fmt.Fprintln(stdin, c)
-		time.Sleep(200 * time.Millisecond)
-	}
-	want, _, _, _ := tr.wantOutputs()
-	waitFor(10*time.Second, func() bool { n, _ := sink.seen(); return n >= want })
-	fmt.Fprintln(stdin, "stop")
-	fmt.Fprintln(stdin, "quit")
-	_ = stdin.Close()
 	if err := f.Stop(); err != nil {
 		t.Error(err)
 	}
 	st := total(f)
-	got := sink.close()
-	t.Logf("%d segments from testpmd's %d super-packets; %s", len(got), len(tr.pkts), st.nonZero())
-	if len(got) == 0 {
-		t.Fatalf("nothing arrived from testpmd; its output:\n%s", log.String())
-	}
-	tr.verify(t, got, e2eExpect{mtu: 1500, segmented: true})
+	t.Logf("%s", st.nonZero())
 	if st.Counters[VhostGSORequests] == 0 {
-		t.Errorf("testpmd's packets did not arrive as GSO frames: %s\ntestpmd:\n%s", st.nonZero(), log.String())
+		t.Errorf("testpmd's packets did not arrive as GSO frames: %s", st.nonZero())
 	}
 }
