@@ -11,6 +11,8 @@ import (
 
 	"github.com/offloadpmd/offloadpmd/config"
 	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/header"
 	"github.com/offloadpmd/offloadpmd/pmd"
 	"github.com/offloadpmd/offloadpmd/pmd/pmdtest"
 )
@@ -73,64 +75,105 @@ func TestVhostUserPair(t *testing.T) {
 }
 
 // TestVhostGuestTSO: a "guest" on a virtio_user port configured with TSO
-// and TCP checksum offloads sends 30–64 KB TCP packets with TSO requests
-// (ol_flags, lengths, tso_segsz, as an OS hands them to its NIC); the
-// virtio PMD passes them as virtio GSO frames; on our net_vhost port
-// (tso=1) DPDK's vhost library reports them as RX_LRO packets, which
-// offloadpmd turns back into TSO requests and performs in software on its
-// way to a ring port. Every output must decode with valid checksums, be at
-// most the MSS and the MTU, and the payloads must reassemble.
+// and checksum offloads sends TCP packets (IPv4 and IPv6) of 300 bytes to
+// 64 KB
+// with TSO and checksum requests (ol_flags, lengths, tso_segsz, as an OS
+// hands them to its NIC); the virtio PMD passes them as virtio GSO and
+// NEEDS_CSUM frames; on our net_vhost port (tso=1) DPDK's vhost library
+// reports the GSO frames as RX_LRO packets, which offloadpmd turns back
+// into TSO requests and performs in software on their way to a ring port.
+// "pmd-sums": the vhost port leaves RX checksums off, so its PMD completes
+// the partial checksums; "rx-cksum": it enables them, so the partial
+// checksums arrive as RX_L4_CKSUM_NONE and offloadpmd completes them. Every
+// output must decode with valid checksums, be at most the MSS and the
+// MTU, and the payloads must reassemble.
 func TestVhostGuestTSO(t *testing.T) {
-	r := newRig(t, 8192)
-	sock := filepath.Join(t.TempDir(), "vhost.sock")
-	vh, err := pmd.ProbeVdev("net_vhost_gt,iface=" + sock + ",queues=1,tso=1")
-	if err != nil {
-		t.Fatal(err)
+	for i, rxCsum := range []bool{false, true} {
+		name := map[bool]string{false: "pmd-sums", true: "rx-cksum"}[rxCsum]
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, 8192)
+			sock := filepath.Join(t.TempDir(), "vhost.sock")
+			vh, err := pmd.ProbeVdev(fmt.Sprintf("net_vhost_gt%d,iface=%s,queues=1,tso=1", i, sock))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rx := offload.Change{EnableTx: allCsums | allSegs}
+			if rxCsum {
+				want := offload.RxTCPCksum | offload.RxUDPCksum
+				if hw := offload.RxCaps(vh.Info().RxOffloadCapa); !hw.Has(want) {
+					_ = vh.Close()
+					t.Skipf("net_vhost advertises RX [%v] here, not the TCP and UDP checksums", hw)
+				}
+				rx.EnableRx = want
+			}
+			r.startWith(vh, r.publish(vh, rx))
+			vu, err := pmd.ProbeVdev(fmt.Sprintf("virtio_user_gt%d,path=%s,queues=1", i, sock))
+			if err != nil {
+				t.Fatal(err)
+			}
+			guest := offload.TxTCPTSO | offload.TxTCPCksum | offload.TxUDPCksum
+			if hw := offload.TxCaps(vu.Info().TxOffloadCapa); !hw.Has(guest) {
+				t.Skipf("virtio_user advertises TX [%v] here, not TCP_TSO and the checksums", hw)
+			}
+			r.startWith(vu, r.publish(vu, offload.Change{EnableTx: guest}))
+			if !waitFor(5*time.Second, func() bool { l, err := vh.Link(); return err == nil && l.Up }) {
+				t.Fatal("vhost link did not come up")
+			}
+			out, _, outTx := ringPort(t, fmt.Sprintf("e2evh_out%d", i), r.pool)
+			r.publish(out, offload.Change{EnableTx: allCsums | allSegs, SoftwareTx: allCsums | allSegs})
+			r.off.Requests[vh.ID()], r.off.LROAsRequest[vh.ID()] = true, true
+			f := r.startIDs(&IOEngine, [2]uint16{vh.ID(), out.ID()})
+			sink := newSink(t, outTx)
+			tr := newTraffic(t, []e2eFlow{{id: 800, mss: 1448}, {id: 801, tsopt: true, mss: 1400}, {id: 802, v6: true, mss: 1440}},
+				[]int{30000, 300, 64000, 1000, 20001}, true)
+			b := pmd.NewBurst(64)
+			defer b.Close()
+			for _, p := range tr.pkts {
+				m := chainOf(t, r.pool, p.frame, 2048)
+				p.flow.request(m, p.n)
+				// The L4 checksum fields get the pseudo-header sum: only
+				// the requests can make them right. (A virtio guest
+				// computes its IPv4 header checksums itself.)
+				prepare(t, m)
+				b.Push(m)
+			}
+			for deadline := time.Now().Add(5 * time.Second); b.Len() > 0 && time.Now().Before(deadline); {
+				if vu.TxBurst(0, b) == 0 {
+					time.Sleep(100 * time.Microsecond)
+				}
+			}
+			pmd.FreeBulk(b)
+			want, _, _, _ := tr.wantOutputs()
+			waitFor(5*time.Second, func() bool { n, _ := sink.seen(); return n >= want })
+			if err := f.Stop(); err != nil {
+				t.Error(err)
+			}
+			st := total(f)
+			t.Logf("%s", st.nonZero())
+			tr.verify(t, sink.close(), e2eExpect{mtu: 1500, segmented: true})
+			if st.Counters[VhostGSORequests] == 0 || st.Counters[SegOutputs] == 0 {
+				t.Errorf("the guest's GSO frames were not segmented here: %s", st.nonZero())
+			}
+			if rxCsum && st.Counters[VhostCsumRequests] == 0 {
+				t.Errorf("no partial checksum came as RX_L4_CKSUM_NONE: %s", st.nonZero())
+			}
+		})
 	}
-	startPort(t, vh, r.pool)
-	vu, err := pmd.ProbeVdev("virtio_user_gt,path=" + sock + ",queues=1")
-	if err != nil {
-		t.Fatal(err)
+}
+
+// prepare writes the pseudo-header sum into a requested L4 checksum field,
+// as rte_eth_tx_prepare does for virtio (the guest's NEEDS_CSUM contract).
+func prepare(t *testing.T, m *pmd.Mbuf) {
+	t.Helper()
+	f := m.OlFlags()
+	if f&offload.OlTxL4Mask == 0 {
+		return
 	}
-	guest := offload.TxTCPTSO | offload.TxTCPCksum | offload.TxUDPCksum
-	if hw := offload.TxCaps(vu.Info().TxOffloadCapa); !hw.Has(guest) {
-		t.Skipf("virtio_user advertises TX [%v] here, not TCP_TSO and the checksums", hw)
+	l, bad := header.ParseHead(m.Data(), int(m.PktLen()))
+	if bad != header.OK {
+		t.Fatalf("test frame: %v", bad)
 	}
-	r.startWith(vu, r.publish(vu, offload.Change{EnableTx: guest}))
-	if !waitFor(5*time.Second, func() bool { l, err := vh.Link(); return err == nil && l.Up }) {
-		t.Fatal("vhost link did not come up")
-	}
-	out, _, outTx := ringPort(t, "e2evh_out", r.pool)
-	r.publish(vh, offload.Change{EnableTx: allCsums | allSegs})
-	r.publish(out, offload.Change{EnableTx: allCsums | allSegs, SoftwareTx: allCsums | allSegs})
-	r.off.Requests[vh.ID()], r.off.LROAsRequest[vh.ID()] = true, true
-	f := r.startIDs(&IOEngine, [2]uint16{vh.ID(), out.ID()})
-	sink := newSink(t, outTx)
-	tr := newTraffic(t, []e2eFlow{{id: 800, mss: 1448}, {id: 801, tsopt: true, mss: 1400}}, []int{30000, 64000, 20001}, true)
-	b := pmd.NewBurst(64)
-	defer b.Close()
-	for _, p := range tr.pkts {
-		m := chainOf(t, r.pool, p.frame, 2048)
-		p.flow.request(m, p.n)
-		b.Push(m)
-	}
-	for deadline := time.Now().Add(5 * time.Second); b.Len() > 0 && time.Now().Before(deadline); {
-		if vu.TxBurst(0, b) == 0 {
-			time.Sleep(100 * time.Microsecond)
-		}
-	}
-	pmd.FreeBulk(b)
-	want, _, _, _ := tr.wantOutputs()
-	waitFor(5*time.Second, func() bool { n, _ := sink.seen(); return n >= want })
-	if err := f.Stop(); err != nil {
-		t.Error(err)
-	}
-	st := total(f)
-	t.Logf("%s", st.nonZero())
-	tr.verify(t, sink.close(), e2eExpect{mtu: 1500, segmented: true})
-	if st.Counters[VhostGSORequests] == 0 || st.Counters[SegOutputs] == 0 {
-		t.Errorf("the guest's GSO frames were not segmented here: %s", st.nonZero())
-	}
+	checksum.PreparePseudo(m.Data(), &l, f&offload.OlTxTCPSeg != 0)
 }
 
 // TestVhostTestpmdGuestTSO is TestVhostGuestTSO with dpdk-testpmd as the

@@ -153,19 +153,24 @@ func (s *Stream) vnetGSO(l *header.Layout) bool {
 	}
 }
 
-// lroAsRequest turns what a vhost-user port reports of a guest's GSO
-// frame into the request the guest meant. DPDK 22.11's vhost library (in
-// its default, compliant mode) hands a virtio GSO frame over as a received
-// LRO packet: RX_LRO with the segment size in tso_segsz, no TX flag. For a
-// packet on its way to another port that is a segmentation the guest asked
-// for: TSO for TCP (with the IPv4 and TCP checksums of each segment), UFO
-// for UDP (virtio's GSO_UDP). A packet that already carries a TX request,
+// lroAsRequest turns what a vhost-user port reports of a guest's offload
+// requests into the requests the guest meant. DPDK 22.11's vhost library
+// (in its default, compliant mode) hands a virtio GSO frame over as a
+// received LRO packet (RX_LRO with the segment size in tso_segsz, no TX
+// flag) and a NEEDS_CSUM frame, when the port enables RX checksum
+// offloads, as RX_L4_CKSUM_NONE with the pseudo-header sum still in the
+// field (without them its PMD completes the sum itself). For a packet on
+// its way to another port these are a segmentation (TSO for TCP with the
+// IPv4 and TCP checksums of each segment, UFO for UDP: virtio's GSO_UDP)
+// and a checksum to complete. A packet that already carries a TX request,
 // or whose headers do not parse, is left as it is (validate judges it).
 func (s *Stream) lroAsRequest(pkts []*pmd.Mbuf) {
 	o := s.off
 	for _, m := range pkts {
 		f := m.OlFlags()
-		if f&offload.OlRxLRO == 0 || m.TSOSegsz() == 0 || o.hasRequest(m) {
+		lro := f&offload.OlRxLRO != 0 && m.TSOSegsz() > 0
+		partial := f&offload.OlRxL4CksumMask == offload.OlRxL4CksumNone
+		if !lro && !partial || o.hasRequest(m) {
 			continue
 		}
 		l := &o.layout
@@ -177,20 +182,27 @@ func (s *Stream) lroAsRequest(pkts []*pmd.Mbuf) {
 		if l.L3 == header.L3IPv6 {
 			ip = offload.OlTxIPv6
 		}
-		switch l.L4Proto {
-		case header.ProtoTCP:
+		segsz := uint16(0)
+		switch {
+		case !lro && l.L4Proto == header.ProtoTCP:
+			f |= offload.OlTxTCPCksum | ip&^offload.OlTxIPCksum | o.cfg.Partial.Mask()
+		case !lro && l.L4Proto == header.ProtoUDP:
+			f |= offload.OlTxUDPCksum | ip&^offload.OlTxIPCksum | o.cfg.Partial.Mask()
+		case l.L4Proto == header.ProtoTCP:
 			f |= offload.OlTxTCPSeg | offload.OlTxTCPCksum | ip
-		case header.ProtoUDP:
-			f |= ip &^ offload.OlTxIPCksum
-			if o.cfg.UFO.Mask() == 0 {
-				continue
-			}
-			f |= o.cfg.UFO.Mask()
+			segsz = m.TSOSegsz()
+		case l.L4Proto == header.ProtoUDP && o.cfg.UFO.Mask() != 0:
+			f |= ip&^offload.OlTxIPCksum | o.cfg.UFO.Mask()
+			segsz = m.TSOSegsz()
 		default:
 			continue
 		}
 		m.SetOlFlags(f)
-		m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: m.TSOSegsz()})
-		s.cnt.Inc(int(VhostGSORequests))
+		m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: segsz})
+		if lro {
+			s.cnt.Inc(int(VhostGSORequests))
+		} else {
+			s.cnt.Inc(int(VhostCsumRequests))
+		}
 	}
 }
