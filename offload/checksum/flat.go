@@ -11,9 +11,11 @@ import "math/bits"
 // header (IHL 5, which the caller checked).
 func SetIPv4NoOptions(ip []byte) {
 	_ = ip[19]
-	ip[10], ip[11] = 0, 0
+	// The old checksum is summed and taken out again (adding its
+	// complement) rather than zeroed first: a load spanning bytes just
+	// stored one at a time stalls on store forwarding.
 	s := uint64(le.Uint32(ip[0:])) + uint64(le.Uint32(ip[4:])) + uint64(le.Uint32(ip[8:])) +
-		uint64(le.Uint32(ip[12:])) + uint64(le.Uint32(ip[16:]))
+		uint64(le.Uint32(ip[12:])) + uint64(le.Uint32(ip[16:])) + uint64(^le.Uint16(ip[10:]))
 	be.PutUint16(ip[10:], ^bits.ReverseBytes16(fold(s)))
 }
 
@@ -29,7 +31,8 @@ func SetL4Flat(ip, l4 []byte, v6 bool, proto uint8) {
 	if proto == 17 {
 		field = 6
 	}
-	l4[field], l4[field+1] = 0, 0
+	// The old field is summed and taken out again, as in
+	// SetIPv4NoOptions, rather than zeroed first.
 	var s, c uint64
 	if v6 {
 		a := ip[8:40]
@@ -41,8 +44,31 @@ func SetL4Flat(ip, l4 []byte, v6 bool, proto uint8) {
 	} else {
 		s = uint64(le.Uint32(ip[12:])) + uint64(le.Uint32(ip[16:]))
 	}
-	s, c = bits.Add64(s, uint64(bits.ReverseBytes16(uint16(proto)))+uint64(bits.ReverseBytes16(uint16(len(l4)))), c)
-	s, c = bits.Add64(s, sumLE(l4), c)
+	s, c = bits.Add64(s, uint64(bits.ReverseBytes16(uint16(proto)))+uint64(bits.ReverseBytes16(uint16(len(l4))))+uint64(^le.Uint16(l4[field:])), c)
+	if len(l4) < 64 {
+		// Small segments (a 64-byte frame's UDP datagram) are summed
+		// here: the calls into the assembly cost more than the sum.
+		b := l4
+		for len(b) >= 8 {
+			s, c = bits.Add64(s, le.Uint64(b), c)
+			b = b[8:]
+		}
+		var t uint64
+		if len(b) >= 4 {
+			t = uint64(le.Uint32(b))
+			b = b[4:]
+		}
+		if len(b) >= 2 {
+			t += uint64(le.Uint16(b)) << 32
+			b = b[2:]
+		}
+		if len(b) == 1 {
+			t += uint64(b[0]) << 48
+		}
+		s, c = bits.Add64(s, t, c)
+	} else {
+		s, c = bits.Add64(s, sumLE(l4), c)
+	}
 	s, c = bits.Add64(s, 0, c)
 	v := ^bits.ReverseBytes16(fold(s + c))
 	if v == 0 && proto == 17 {
