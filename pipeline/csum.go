@@ -69,6 +69,9 @@ func csumFwd(s *Stream, pkts []*pmd.Mbuf) int {
 	}
 	kept, slow := 0, 0
 	var n quickCounts
+	if quick {
+		n = s.newQuickCounts()
+	}
 	for _, m := range pkts {
 		s.countRxBad(m)
 		switch {
@@ -94,8 +97,13 @@ func csumFwd(s *Stream, pkts []*pmd.Mbuf) int {
 	return kept
 }
 
-// quickCounts are the tasks csumQuick performed in a burst, counted once.
-type quickCounts struct{ ip, l4 uint64 }
+// quickCounts are the tasks csumQuick performed in a burst, counted once,
+// and the ol_flags it clears (the request flags, dynamic ones included).
+type quickCounts struct{ ip, l4, clear uint64 }
+
+func (s *Stream) newQuickCounts() quickCounts {
+	return quickCounts{clear: offload.OlTxOffloadMask | rxFlags | s.off.cfg.UFO.Mask() | s.off.cfg.Partial.Mask()}
+}
 
 // csumQuick is csumRequest and the TX stage at once for the plainest
 // packets, when software does every checksum and nothing is to be
@@ -167,8 +175,7 @@ func (s *Stream) csumQuick(m *pmd.Mbuf, n *quickCounts) bool {
 	}
 	checksum.SetL4Flat(ip, l4, v6, proto)
 	n.l4++
-	o := s.off
-	m.SetOlFlags(m.OlFlags() &^ (offload.OlTxOffloadMask | rxFlags | o.cfg.UFO.Mask() | o.cfg.Partial.Mask()))
+	m.SetOlFlags(m.OlFlags() &^ n.clear)
 	m.SetTxLengths(pmd.TxLengths{L2: eth, L3: uint16(l3len), L4: uint16(l4len)})
 	return true
 }

@@ -122,7 +122,7 @@ func TestCsumQuickMatchesGeneral(t *testing.T) {
 		b.SetOlFlags(flags)
 		a.SetTxOffload(rng.Uint64())
 		b.SetTxOffload(a.TxOffload())
-		var n quickCounts
+		n := quick.newQuickCounts()
 		free := func() { a.Free(); b.Free() }
 		if !quick.csumQuick(a, &n) {
 			free()
