@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync/atomic"
@@ -77,14 +74,14 @@ func TestTapKernelToKernel(t *testing.T) {
 			f := r.startIDs(&IOEngine, [2]uint16{a.ID(), b.ID()}, [2]uint16{b.ID(), a.ID()})
 
 			before := kernelCounters(t, nsB)
-			sent, elapsed := tcpThrough(t, nsA, nsB, "10.252.0.2", 16<<20)
+			pmdtest.TCPThrough(t, nsA, nsB, "10.252.0.2", 16<<20)
 			udpSegmentThrough(t, nsA, nsB, "10.252.0.2", 1400, 40, 100)
 			after := kernelCounters(t, nsB)
 			if err := f.Stop(); err != nil {
 				t.Error(err)
 			}
 			st := total(f)
-			t.Logf("%d MB in %v; %s", sent>>20, elapsed, st.nonZero())
+			t.Logf("%s", st.nonZero())
 			for _, k := range []string{"TcpInCsumErrors", "IpInHdrErrors", "TcpInErrs", "UdpInCsumErrors", "UdpInErrors"} {
 				if after[k] != before[k] {
 					t.Errorf("receiver's %s went from %d to %d", k, before[k], after[k])
@@ -272,56 +269,6 @@ func (r *e2eRig) startIDs(e *Engine, streams ...[2]uint16) *Forwarder {
 		r.t.Fatal(err)
 	}
 	return f
-}
-
-// tcpThrough sends n random bytes over TCP from namespace from to addr in
-// namespace to and checks their SHA-256 at the receiver.
-func tcpThrough(t *testing.T, from, to, addr string, n int) (int, time.Duration) {
-	t.Helper()
-	var ln net.Listener
-	if err := pmd.InNetns(to, func() (err error) { ln, err = net.Listen("tcp", net.JoinHostPort(addr, "0")); return }); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-		h := sha256.New()
-		_, _ = io.Copy(h, c)
-		got <- h.Sum(nil)
-	}()
-	var c net.Conn
-	if err := pmd.InNetns(from, func() (err error) {
-		c, err = net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-		return
-	}); err != nil {
-		t.Fatal(err)
-	}
-	data := make([]byte, n)
-	_, _ = rand.Read(data)
-	want := sha256.Sum256(data)
-	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-	start := time.Now()
-	if _, err := c.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	var sum []byte
-	select {
-	case sum = <-got:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the receiver did not finish in 60 s")
-	}
-	if !bytes.Equal(sum, want[:]) {
-		t.Fatalf("SHA-256 at the receiver %x, sent %x", sum, want)
-	}
-	return n, time.Since(start)
 }
 
 // TestTapHeadersRefused: what a kernel's virtio_net_hdr asks is checked
@@ -552,7 +499,7 @@ func TestTapMultiQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 16 {
-		tcpThrough(t, nsA, nsB, "10.253.0.2", 1<<20)
+		pmdtest.TCPThrough(t, nsA, nsB, "10.253.0.2", 1<<20)
 	}
 	if err := f.Stop(); err != nil {
 		t.Error(err)

@@ -1,11 +1,19 @@
 package pmdtest
 
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/offloadpmd/offloadpmd/pmd"
 )
 
 // Root skips t unless the test runs as root (DPDK's tap PMD, network
@@ -61,5 +69,53 @@ func Tun(t testing.TB) {
 	Root(t)
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skipf("no TUN/TAP here: %v", err)
+	}
+}
+
+// TCPThrough sends n random bytes over TCP from network namespace from to
+// addr in namespace to (the listener is opened there on a free port) and
+// fails the test unless the receiver's SHA-256 of the stream matches.
+func TCPThrough(t testing.TB, from, to, addr string, n int) {
+	t.Helper()
+	var ln net.Listener
+	if err := pmd.InNetns(to, func() (err error) { ln, err = net.Listen("tcp", net.JoinHostPort(addr, "0")); return }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+		h := sha256.New()
+		_, _ = io.Copy(h, c)
+		got <- h.Sum(nil)
+	}()
+	var c net.Conn
+	if err := pmd.InNetns(from, func() (err error) {
+		c, err = net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		return
+	}); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, n)
+	_, _ = rand.Read(data)
+	want := sha256.Sum256(data)
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case sum := <-got:
+		if !bytes.Equal(sum, want[:]) {
+			t.Fatalf("SHA-256 at the receiver %x, sent %x", sum, want)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the receiver did not finish in 60 s")
 	}
 }
