@@ -111,6 +111,7 @@ type ReassemblyStats struct {
 // (RFC 6946).
 type Reassembler struct {
 	store  pkt.Store
+	tails  pkt.TailStore // store, if it appends in constant time
 	cfg    ReassemblyConfig
 	slots  slots
 	dgrams []datagram
@@ -185,8 +186,10 @@ func NewReassembler(store pkt.Store, cfg ReassemblyConfig) (*Reassembler, error)
 	case store == nil:
 		return nil, fmt.Errorf("%w: no store", ErrConfig)
 	}
+	tails, _ := store.(pkt.TailStore)
 	return &Reassembler{
 		store:  store,
+		tails:  tails,
 		cfg:    cfg,
 		slots:  newSlots(cfg.Datagrams),
 		dgrams: make([]datagram, cfg.Datagrams),
@@ -536,12 +539,11 @@ func (r *Reassembler) build(i int32) (Output, Reason) {
 		r.store.Trim(base.h, header.IPv6FragmentLen)
 		o.Kind = KindIPv6Reassembled
 	}
-	tails, _ := r.store.(pkt.TailStore)
 	tail := pkt.Nil
 	for k := 1; k < len(fs); k++ {
 		ok := false
-		if tails != nil {
-			tail, ok = tails.AppendTail(base.h, tail, fs[k].h, int(fs[k].dataOff))
+		if r.tails != nil {
+			tail, ok = r.tails.AppendTail(base.h, tail, fs[k].h, int(fs[k].dataOff))
 		} else {
 			ok = r.store.Append(base.h, fs[k].h, int(fs[k].dataOff))
 		}
