@@ -39,6 +39,7 @@ type Stream struct {
 	// vnetRx, vnetTx: the RX or TX port is kernel-facing (pmd.TapPort):
 	// frames come and go with a virtio_net_hdr.
 	vnetRx, vnetTx bool
+	vnetTxOffload  pmd.TapOffload // what the TX TAP's kernel took
 
 	// inPlace: the burst the engine and TX stage work on is a prefix of
 	// the RX array with nothing queued for TX ahead of it, so it is sent
@@ -98,8 +99,9 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool, off *Offlo
 			cfg.AllocPool = pool
 		}
 	}
-	vnetTx := false
+	vnetTx, vnetTxOffload := false, pmd.TapOffload(0)
 	if t := pmd.TapByID(spec.TxPort); t != nil {
+		vnetTxOffload = t.Offload()
 		if int(spec.TxQueue) >= t.Queues() {
 			return nil, fmt.Errorf("stream %d: tap %s has no queue %d", id, t.Name(), spec.TxQueue)
 		}
@@ -121,7 +123,7 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool, off *Offlo
 			s.vnetRx, off.Requests[spec.RxPort] = true, true
 		}
 	}
-	s.vnetTx = vnetTx
+	s.vnetTx, s.vnetTxOffload = vnetTx, vnetTxOffload
 	s.tx.spec = spec.TxOnly
 	copy(s.PeerMAC[:], spec.PeerMAC)
 	copy(s.TxMAC[:], spec.TxMAC)

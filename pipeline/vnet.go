@@ -134,13 +134,9 @@ func (s *Stream) vnetEncode(m *pmd.Mbuf) {
 }
 
 // vnetGSO reports whether the egress kernel took GSO super-frames of l's
-// kind.
+// kind (from what the TAP took at set-up, kept in the stream).
 func (s *Stream) vnetGSO(l *header.Layout) bool {
-	t := pmd.TapByID(s.TxPort)
-	if t == nil {
-		return false
-	}
-	o := t.Offload()
+	o := s.vnetTxOffload
 	switch {
 	case l.L4Proto == header.ProtoUDP && l.L3 == header.L3IPv4:
 		return o&pmd.TapUSO4 != 0
