@@ -145,55 +145,52 @@ func (a *app) csum(port uint16) pipeline.CsumSettings { return a.off.Csum(port) 
 
 // tso set <segsz> <port>
 func cmdTSOSet(a *app, args []string) error {
-	if len(args) != 2 {
-		return errBadArgs
-	}
-	n, err := strconv.ParseUint(args[0], 10, 16)
-	if err != nil {
-		return errBadArgs
-	}
-	port, err := a.portArg(args[1])
-	if err != nil {
+	if _, err := a.segSet(args, offload.TxTCPTSO|offload.TxTCPTSO6|offload.TxIPv4Cksum|offload.TxTCPCksum,
+		func(c *pipeline.CsumSettings, n uint16) { c.TSOSegsz = n }); err != nil {
 		return err
 	}
-	if n > 0 {
-		if _, err := a.applyChange(port, offload.Change{EnableTx: offload.TxTCPTSO | offload.TxTCPTSO6 | offload.TxIPv4Cksum | offload.TxTCPCksum}); err != nil {
-			return err
-		}
-	}
-	c := a.csum(port)
-	c.TSOSegsz = uint16(n)
-	a.off.SetCsum(port, c)
 	return cmdTSOShow(a, args[1:])
 }
 
 // uso set <segsz> <port>: offloadpmd's USO for the csum engine.
 func cmdUSOSet(a *app, args []string) error {
-	if len(args) != 2 {
-		return errBadArgs
-	}
-	n, err := strconv.ParseUint(args[0], 10, 16)
-	if err != nil {
-		return errBadArgs
-	}
-	port, err := a.portArg(args[1])
+	n, err := a.segSet(args, offload.TxUDPTSO|offload.TxUDPTSO6|offload.TxIPv4Cksum|offload.TxUDPCksum,
+		func(c *pipeline.CsumSettings, n uint16) { c.USOSegsz = n })
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		if _, err := a.applyChange(port, offload.Change{EnableTx: offload.TxUDPTSO | offload.TxUDPTSO6 | offload.TxIPv4Cksum | offload.TxUDPCksum}); err != nil {
-			return err
-		}
-	}
-	c := a.csum(port)
-	c.USOSegsz = uint16(n)
-	a.off.SetCsum(port, c)
 	if n == 0 {
 		a.printf("USO is disabled\n")
 	} else {
 		a.printf("USO segment size is %d\n", n)
 	}
 	return nil
+}
+
+// segSet is `tso set` and `uso set`: <segsz> <port>; a non-zero size
+// enables caps on the port (the segmentation and its checksums), then set
+// records it in the port's csum settings.
+func (a *app) segSet(args []string, caps offload.TxCaps, set func(*pipeline.CsumSettings, uint16)) (uint16, error) {
+	if len(args) != 2 {
+		return 0, errBadArgs
+	}
+	n, err := strconv.ParseUint(args[0], 10, 16)
+	if err != nil {
+		return 0, errBadArgs
+	}
+	port, err := a.portArg(args[1])
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		if _, err := a.applyChange(port, offload.Change{EnableTx: caps}); err != nil {
+			return 0, err
+		}
+	}
+	c := a.csum(port)
+	set(&c, uint16(n))
+	a.off.SetCsum(port, c)
+	return uint16(n), nil
 }
 
 // tso show <port>
