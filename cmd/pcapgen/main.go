@@ -163,12 +163,7 @@ func large(kind string, i int, eth *layers.Ethernet, ip4 *layers.IPv4) ([]byte, 
 		}
 		l4 = t
 	}
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, eth, l3, l4, gopacket.Payload(payload)); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return serialize(eth, l3, l4, gopacket.Payload(payload))
 }
 
 // GRO traffic: each flow's segments are in order and mergeable (same
@@ -241,9 +236,14 @@ func GROSegment(udp bool, f, s int) ([]byte, error) {
 		}
 		l4 = t
 	}
+	return serialize(eth, l3, l4, gopacket.Payload(payload))
+}
+
+// serialize builds a frame from its layers with lengths and checksums
+// filled in.
+func serialize(ls ...gopacket.SerializableLayer) ([]byte, error) {
 	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, eth, l3, l4, gopacket.Payload(payload)); err != nil {
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
