@@ -46,31 +46,12 @@ func TestTapKernelToKernel(t *testing.T) {
 			pmdtest.Tun(t)
 			tag := os.Getpid() % 100000
 			nsA, nsB := pmdtest.Netns(t, fmt.Sprintf("opmdpa%d", tag)), pmdtest.Netns(t, fmt.Sprintf("opmdpb%d", tag))
-			open := func(name, ns, addr string) *pmd.TapPort {
-				tp, err := pmd.OpenTap(pmd.TapConfig{Name: name, Netns: ns, Offload: c.offer})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { tp.Close() })
-				pmdtest.Run(t, "ip", "-n", ns, "addr", "add", addr, "dev", name)
-				pmdtest.Run(t, "ip", "-n", ns, "link", "set", name, "up")
-				pmdtest.Run(t, "ip", "-n", ns, "link", "set", "lo", "up")
-				tab := TapTable(tp)
-				ch := offload.Change{EnableTx: tab.HardwareTx() | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum}
-				if c.software {
-					ch.SoftwareTx |= tab.HardwareTx()
-				}
-				tab, err = tab.Apply(ch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := r.reg.Publish(tab); err != nil {
-					t.Fatal(err)
-				}
-				return tp
+			var sw offload.Change
+			if c.software {
+				sw.SoftwareTx = allCsums | allSegs
 			}
-			a := open("opmdpa", nsA, "10.252.0.1/24")
-			b := open("opmdpb", nsB, "10.252.0.2/24")
+			a := r.tap(pmd.TapConfig{Name: "opmdpa", Netns: nsA, Offload: c.offer}, "10.252.0.1/24", sw)
+			b := r.tap(pmd.TapConfig{Name: "opmdpb", Netns: nsB, Offload: c.offer}, "10.252.0.2/24", sw)
 			f := r.startIDs(&IOEngine, [2]uint16{a.ID(), b.ID()}, [2]uint16{b.ID(), a.ID()})
 
 			before := kernelCounters(t, nsB)
@@ -245,6 +226,37 @@ func captureGSO(t *testing.T, ns, dev string) func() uint64 {
 	}
 }
 
+// tap opens a TAP port for the test (closed at cleanup), brings it up
+// with address addr (if set) in its namespace, and publishes its table:
+// every task its kernel took enabled and left to it, the IPv4 header
+// checksum in software, then ch applied.
+func (r *e2eRig) tap(cfg pmd.TapConfig, addr string, ch offload.Change) *pmd.TapPort {
+	r.t.Helper()
+	pmdtest.Tun(r.t)
+	tp, err := pmd.OpenTap(cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { tp.Close() })
+	if addr != "" {
+		pmdtest.Run(r.t, "ip", "-n", cfg.Netns, "addr", "add", addr, "dev", cfg.Name)
+		pmdtest.Run(r.t, "ip", "-n", cfg.Netns, "link", "set", cfg.Name, "up")
+		pmdtest.Run(r.t, "ip", "-n", cfg.Netns, "link", "set", "lo", "up")
+	}
+	tab := TapTable(tp)
+	tab, err = tab.Apply(offload.Change{EnableTx: tab.HardwareTx() | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
+	if err == nil {
+		tab, err = tab.Apply(ch)
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.reg.Publish(tab); err != nil {
+		r.t.Fatal(err)
+	}
+	return tp
+}
+
 // startIDs is start for ports named by id (Go-native ports included).
 func (r *e2eRig) startIDs(e *Engine, streams ...[2]uint16) *Forwarder {
 	r.t.Helper()
@@ -278,18 +290,7 @@ func (r *e2eRig) startIDs(e *Engine, streams ...[2]uint16) *Forwarder {
 func TestTapHeadersRefused(t *testing.T) {
 	r := newRig(t, 512)
 	pmdtest.Tun(t)
-	tp, err := pmd.OpenTap(pmd.TapConfig{Name: fmt.Sprintf("opmdh%d", os.Getpid()%10000), Offload: pmd.TapCsum | pmd.TapTSO4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.Close()
-	tab, err := TapTable(tp).Apply(offload.Change{EnableTx: offload.TxTCPCksum | offload.TxUDPCksum | offload.TxTCPTSO | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.reg.Publish(tab); err != nil {
-		t.Fatal(err)
-	}
+	tp := r.tap(pmd.TapConfig{Name: fmt.Sprintf("opmdh%d", os.Getpid()%10000), Offload: pmd.TapCsum | pmd.TapTSO4}, "", offload.Change{})
 	s, err := NewStream(0, StreamSpec{RxPort: tp.ID(), TxPort: tp.ID(), Burst: 32}, &IOEngine, r.pool, r.off)
 	if err != nil {
 		t.Fatal(err)
@@ -379,26 +380,8 @@ func TestTapAssembledGoUpAsSuperFrames(t *testing.T) {
 	r := newRig(t, 8192)
 	pmdtest.Tun(t)
 	ns := pmdtest.Netns(t, fmt.Sprintf("opmdgg%d", os.Getpid()%100000))
-	tp, err := pmd.OpenTap(pmd.TapConfig{Name: "opmdgg", Netns: ns, Offload: pmd.TapCsum | pmd.TapTSO4 | pmd.TapTSO6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.Close()
-	for _, args := range [][]string{
-		{"link", "set", "opmdgg", "address", e2eDstMAC.String()},
-		{"addr", "add", e2eDst4.String() + "/24", "dev", "opmdgg"},
-		{"link", "set", "opmdgg", "up"},
-		{"link", "set", "lo", "up"},
-	} {
-		pmdtest.Run(t, "ip", append([]string{"-n", ns}, args...)...)
-	}
-	tab, err := TapTable(tp).Apply(offload.Change{EnableTx: offload.TxTCPCksum | offload.TxTCPTSO | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.reg.Publish(tab); err != nil {
-		t.Fatal(err)
-	}
+	tp := r.tap(pmd.TapConfig{Name: "opmdgg", Netns: ns, Offload: pmd.TapCsum | pmd.TapTSO4 | pmd.TapTSO6}, e2eDst4.String()+"/24", offload.Change{})
+	pmdtest.Run(t, "ip", "-n", ns, "link", "set", "opmdgg", "address", e2eDstMAC.String())
 	in, inRx, _ := ringPort(t, "e2egg", r.pool)
 	r.publish(in, offload.Change{EnableRx: offload.RxTCPLRO, SoftwareRx: offload.RxTCPLRO})
 	sizes := make([]int, 256)
@@ -463,24 +446,8 @@ func TestTapMultiQueue(t *testing.T) {
 	pmdtest.Tun(t)
 	tag := os.Getpid() % 100000
 	nsA, nsB := pmdtest.Netns(t, fmt.Sprintf("opmdqa%d", tag)), pmdtest.Netns(t, fmt.Sprintf("opmdqb%d", tag))
-	open := func(name, ns, addr string) *pmd.TapPort {
-		tp, err := pmd.OpenTap(pmd.TapConfig{Name: name, Netns: ns, Queues: 2, Offload: pmd.TapCsum | pmd.TapTSO4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tp.Close() })
-		pmdtest.Run(t, "ip", "-n", ns, "addr", "add", addr, "dev", name)
-		pmdtest.Run(t, "ip", "-n", ns, "link", "set", name, "up")
-		tab, err := TapTable(tp).Apply(offload.Change{EnableTx: offload.TxTCPCksum | offload.TxUDPCksum | offload.TxTCPTSO | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.reg.Publish(tab); err != nil {
-			t.Fatal(err)
-		}
-		return tp
-	}
-	a, b := open("opmdqa", nsA, "10.253.0.1/24"), open("opmdqb", nsB, "10.253.0.2/24")
+	a := r.tap(pmd.TapConfig{Name: "opmdqa", Netns: nsA, Queues: 2, Offload: pmd.TapCsum | pmd.TapTSO4}, "10.253.0.1/24", offload.Change{})
+	b := r.tap(pmd.TapConfig{Name: "opmdqb", Netns: nsB, Queues: 2, Offload: pmd.TapCsum | pmd.TapTSO4}, "10.253.0.2/24", offload.Change{})
 	plan := Plan{Lcores: []LcorePlan{{Lcore: r.eal.Workers()[0]}}}
 	for q := range uint16(2) {
 		plan.Streams = append(plan.Streams,
