@@ -40,6 +40,13 @@ func TapTable(t *pmd.TapPort) *offload.Table {
 	return tab
 }
 
+// TapDefaults is the change a TAP port's table starts from: every task
+// its kernel took enabled and left to it, and the IPv4 header checksum,
+// which no kernel takes, in software.
+func TapDefaults(tab *offload.Table) offload.Change {
+	return offload.Change{EnableTx: tab.HardwareTx() | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum}
+}
+
 // vnetDecode turns each frame's virtio_net_hdr into its mbuf request:
 // NEEDS_CSUM and the GSO fields become ol_flags, lengths, tso_segsz and
 // the partial-checksum and UFO dynamic flags; DATA_VALID becomes

@@ -244,7 +244,7 @@ func (r *e2eRig) tap(cfg pmd.TapConfig, addr string, ch offload.Change) *pmd.Tap
 		pmdtest.Run(r.t, "ip", "-n", cfg.Netns, "link", "set", "lo", "up")
 	}
 	tab := TapTable(tp)
-	tab, err = tab.Apply(offload.Change{EnableTx: tab.HardwareTx() | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
+	tab, err = tab.Apply(TapDefaults(tab))
 	if err == nil {
 		tab, err = tab.Apply(ch)
 	}

@@ -902,7 +902,7 @@ func openTap(ts config.TapSpec) (*pmd.TapPort, error) {
 // options' changes.
 func (a *app) publishTapTable(t *pmd.TapPort) error {
 	tab := pipeline.TapTable(t)
-	tab, err := tab.Apply(offload.Change{EnableTx: tab.HardwareTx() | offload.TxIPv4Cksum, SoftwareTx: offload.TxIPv4Cksum})
+	tab, err := tab.Apply(pipeline.TapDefaults(tab))
 	if err == nil {
 		var c offload.Change
 		if c, err = a.wanted(); err == nil {
