@@ -123,6 +123,7 @@ type Config struct {
 	RxBursts       uint16 // full RX bursts one poll may take
 	RunTime        uint   // seconds to forward before exiting; 0: until signalled
 	LogLevel       string // zerolog level
+	MetricsAddr    string // Prometheus listen address; "": no /metrics
 	TxRetry        uint32 // extra TX rounds when a TX queue takes nothing
 	TxRetryDelayUs uint32
 
@@ -232,4 +233,21 @@ func ParseTap(v string) (TapSpec, error) {
 		}
 	}
 	return t, nil
+}
+
+// MetricsListenAddr checks a --metrics-addr value and makes a bare ":PORT"
+// loopback-only: exposing the counters beyond the host takes an explicit
+// host such as 0.0.0.0.
+func MetricsListenAddr(v string) (string, error) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return "", fmt.Errorf("%q is not HOST:PORT or :PORT", v)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return "", fmt.Errorf("port %q: allowed are 1..65535", port)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
 }

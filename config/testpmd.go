@@ -272,6 +272,12 @@ func init() {
 			set: u16Arg(func(c *Config) *uint16 { return &c.RxBursts }, 1, 16)},
 		{name: "run-time", arg: needArg, usage: "--run-time=SECONDS: forward for SECONDS, then stop and exit as on SIGINT.",
 			set: uintArgCfg(func(c *Config) *uint { return &c.RunTime }, 1, 1<<31)},
+		{name: "metrics-addr", arg: needArg, usage: "--metrics-addr=[HOST]:PORT: serve Prometheus /metrics there (off by default; a bare :PORT listens on 127.0.0.1 only).",
+			set: func(c *Config, v string) error {
+				addr, err := MetricsListenAddr(v)
+				c.MetricsAddr = addr
+				return err
+			}},
 		{name: "log-level", arg: needArg, usage: "--log-level=LEVEL: offloadpmd log level: trace, debug, info, warn, error.",
 			set: func(c *Config, v string) error {
 				switch v {

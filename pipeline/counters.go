@@ -36,8 +36,6 @@ const (
 	// Checksums completed in software on packets that were not segmented.
 	CsumIPv4Software
 	CsumL4Software
-	// Requests left to the egress device.
-	TasksToHardware
 	// TasksQuirk: packets whose tasks the egress device was to do but
 	// would get wrong (offload.Quirks), done in software instead.
 	TasksQuirk
@@ -84,7 +82,6 @@ var fixedNames = [numFixed]string{
 	DropSegRefused:    "drop-seg-refused",
 	CsumIPv4Software:  "csum-ipv4-software",
 	CsumL4Software:    "csum-l4-software",
-	TasksToHardware:   "tasks-to-hardware",
 	TasksQuirk:        "tasks-quirk-to-software",
 	DropPipeLeftover:  "drop-pipeline-leftover",
 	CsumRxBadIP:       "csum-rx-bad-ip",
@@ -113,7 +110,9 @@ var (
 	refusedBase      = int(numFixed)
 	malformedBase    = refusedBase + numRefusals
 	softwareTaskBase = malformedBase + numMalformed
-	groPassedBase    = softwareTaskBase + numTasks
+	hardwareTaskBase = softwareTaskBase + numTasks
+	refusedTaskBase  = hardwareTaskBase + numTasks
+	groPassedBase    = refusedTaskBase + numTasks
 	groFlushedBase   = groPassedBase + numAsmReasons
 	reassPassedBase  = groFlushedBase + numFlushReasons
 	reassDroppedBase = reassPassedBase + numAsmReasons
@@ -138,6 +137,14 @@ func Malformed(m header.Malformed) Counter { return Counter(malformedBase + int(
 
 // SoftwareTask counts tasks of kind t performed in software.
 func SoftwareTask(t offload.Task) Counter { return Counter(softwareTaskBase + int(t)) }
+
+// HardwareTask counts tasks of kind t left to the egress device.
+func HardwareTask(t offload.Task) Counter { return Counter(hardwareTaskBase + int(t)) }
+
+// RefusedTask counts packets refused because task t was asked for and not
+// enabled, or enabled with no one to perform it (their reason is counted
+// under Refused too).
+func RefusedTask(t offload.Task) Counter { return Counter(refusedTaskBase + int(t)) }
 
 // GROPassed counts packets GRO passed through for reason r.
 func GROPassed(r assembly.Reason) Counter { return Counter(groPassedBase + int(r)) }
@@ -165,6 +172,8 @@ var counterNames = func() []string {
 	}
 	for t := offload.TaskESPEncrypt; int(t) < numTasks; t++ {
 		n[SoftwareTask(t)] = "software-" + t.String()
+		n[HardwareTask(t)] = "hardware-" + t.String()
+		n[RefusedTask(t)] = "refused-task-" + t.String()
 	}
 	for _, r := range assembly.Reasons() {
 		n[GROPassed(r)] = "gro-passed-" + r.String()

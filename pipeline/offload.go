@@ -176,8 +176,7 @@ func (s *Stream) validate(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
 		if o.hasRequest(m) {
 			r := o.requestOf(m)
 			offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, b.allowedBrought, b.hw, &o.batch)
-			if why, _ := o.batch.Refused(); why != offload.RefusalNone {
-				s.refuse(m, why, o.batch.Malformed)
+			if s.refusedBatch(m) {
 				continue
 			}
 		}
@@ -185,6 +184,20 @@ func (s *Stream) validate(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
 		kept++
 	}
 	return pkts[:kept]
+}
+
+// refusedBatch drops m, counted under its reason and refused task, if the
+// decoded batch refuses it.
+func (s *Stream) refusedBatch(m *pmd.Mbuf) bool {
+	why, st := s.off.batch.Refused()
+	if why == offload.RefusalNone {
+		return false
+	}
+	if st != nil {
+		s.cnt.Inc(int(RefusedTask(st.Task)))
+	}
+	s.refuse(m, why, s.off.batch.Malformed)
+	return true
 }
 
 func (s *Stream) refuse(m *pmd.Mbuf, why offload.Refusal, mal header.Malformed) {
@@ -491,8 +504,7 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 				s.cnt.Inc(int(TasksQuirk))
 			}
 		}
-		if why, _ := o.batch.Refused(); why != offload.RefusalNone {
-			s.refuse(m, why, o.batch.Malformed)
+		if s.refusedBatch(m) {
 			continue
 		}
 		if st := o.batch.Steps[0]; o.batch.N > 0 && isSeg(st.Task) && st.Verdict == offload.Software {
@@ -553,7 +565,7 @@ func (s *Stream) checksumSW(m *pmd.Mbuf, r *offload.Request) (toHW bool) {
 		switch {
 		case st.Verdict == offload.Hardware:
 			toHW = true
-			s.cnt.Inc(int(TasksToHardware))
+			s.cnt.Inc(int(HardwareTask(st.Task)))
 		case st.Task == offload.TaskIPv4Cksum:
 			checksum.SetIPv4(header.IPv4(m.Data()[l.L3Off():]))
 			f &^= offload.OlTxIPCksum
@@ -686,7 +698,7 @@ func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
 		if st.Verdict == offload.Software {
 			s.cnt.Inc(int(SoftwareTask(st.Task)))
 		} else {
-			s.cnt.Inc(int(TasksToHardware))
+			s.cnt.Inc(int(HardwareTask(st.Task)))
 		}
 	}
 	if outFlags != 0 {

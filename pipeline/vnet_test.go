@@ -70,7 +70,7 @@ func TestTapKernelToKernel(t *testing.T) {
 			}
 			switch c.name {
 			case "gso":
-				if st.Counters[VnetRequests] == 0 || st.Counters[TasksToHardware] == 0 || st.Counters[SegOutputs] != 0 {
+				if st.Counters[VnetRequests] == 0 || st.toHardware() == 0 || st.Counters[SegOutputs] != 0 {
 					t.Errorf("super-frames were not passed on to the receiving kernel: %s", st.nonZero())
 				}
 			case "segment":

@@ -53,6 +53,9 @@ type app struct {
 	lastPeriodic []nicReport
 
 	signals chan os.Signal
+
+	requests chan func() // readers' functions for the command goroutine (query)
+	retired  []uint64    // counters of streams since reset or closed (counterTotals)
 }
 
 // showState is what the "since last show" rates of one port remember.
@@ -70,6 +73,7 @@ func newApp(cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) *app 
 		cfg:    cfg, stdin: stdin, out: stdout, errOut: stderr,
 		macs: map[uint16]net.HardwareAddr{}, base: map[uint16]pmd.Stats{}, show: map[uint16]*showState{},
 		nbCores: cfg.NbCores, burst: cfg.Burst, gsoSegsz: 1518,
+		requests: make(chan func()),
 	}
 }
 
@@ -599,7 +603,9 @@ func (a *app) startForwarding(txFirst int) error {
 		}
 	}
 	if a.fwd != nil {
+		a.retireCounters()
 		_ = a.fwd.Close()
+		a.fwd = nil
 	}
 	if err := a.buildForwarder(); err != nil {
 		return err
@@ -645,6 +651,7 @@ func (a *app) flushRxQueues() {
 }
 
 func (a *app) takeBaseline() {
+	a.retireCounters()
 	a.fwd.ResetStats()
 	for _, id := range a.fwdPorts {
 		if st, err := a.portStats(id); err == nil {
@@ -818,6 +825,8 @@ func (a *app) waitNonInteractive() error {
 			return nil
 		case <-deadline:
 			return nil
+		case f := <-a.requests:
+			f()
 		}
 	}
 }
@@ -831,6 +840,7 @@ func (a *app) shutdown() {
 		}
 	}
 	if a.fwd != nil {
+		a.retireCounters()
 		_ = a.fwd.Close()
 		a.fwd = nil
 	}

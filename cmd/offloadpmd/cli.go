@@ -158,6 +158,8 @@ func (a *app) interactive() error {
 			}
 		case <-a.signals:
 			return nil
+		case f := <-a.requests:
+			f()
 		}
 	}
 }
