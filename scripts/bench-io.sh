@@ -18,9 +18,13 @@
 #
 # Environment: RUNS (default 5), DUR (seconds, default 10), CASES (default
 # "null pcap macswap"), OFFLOADPMD (default bin/offloadpmd), OFFLOADPMD_ARGS
-# (extra offloadpmd options, e.g. --rx-bursts=1).
-# Prints per case the median Mpps of each program and the ratio; raw logs
-# go to scripts/bench-logs/.
+# (extra offloadpmd options, e.g. --rx-bursts=1), BENCH_RESULTS (default
+# results/), PLOT (default 1; 0: no chart).
+# Prints per case the median Mpps of each program and the ratio; progress
+# lines go to stderr, raw logs to scripts/bench-logs/, and every run's
+# figure to $BENCH_RESULTS/bench-io.csv, the medians and ratios to
+# bench-io-summary.csv and cmd/benchplot's chart to bench-io.png (see
+# scripts/bench-lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -29,6 +33,7 @@ CASES=${CASES:-"null pcap macswap"}
 OFFLOADPMD=${OFFLOADPMD:-bin/offloadpmd}
 LOGS=scripts/bench-logs
 mkdir -p "$LOGS"
+. scripts/bench-lib.sh
 
 command -v dpdk-testpmd >/dev/null || { echo "bench-io: dpdk-testpmd not found (scripts/install-deps.sh)" >&2; exit 1; }
 [ -x "$OFFLOADPMD" ] || { echo "bench-io: $OFFLOADPMD not built (make build)" >&2; exit 1; }
@@ -73,16 +78,30 @@ one() {
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print 0; exit} print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# mpps PPS -> Mpps, as the CSVs hold it
+mpps() { awk -v v="$1" 'BEGIN {printf "%.4f", v / 1e6}'; }
+
+results_init bench-io "RUNS=$RUNS DUR=$DUR CASES=$CASES"
+N=$(($(echo "$CASES" | wc -w) * RUNS * 2))
+k=0
 printf "%-8s %14s %14s %8s   (%s runs of %ss, median, port 0 Rx Mpps)\n" case testpmd offloadpmd ratio "$RUNS" "$DUR"
 for c in $CASES; do
 	: >"$LOGS/$c.testpmd.pps"
 	: >"$LOGS/$c.offloadpmd.pps"
 	for i in $(seq 1 "$RUNS"); do
-		one testpmd "$c" "$i" >>"$LOGS/$c.testpmd.pps"
-		one offloadpmd "$c" "$i" >>"$LOGS/$c.offloadpmd.pps"
+		for prog in testpmd offloadpmd; do
+			k=$((k + 1))
+			progress "$k" "$N" "$prog $c run $i/$RUNS"
+			v=$(one "$prog" "$c" "$i")
+			echo "$v" >>"$LOGS/$c.$prog.pps"
+			csv_row io "$c" "$([ "$prog" = testpmd ] && echo c-reference || echo offloadpmd)" "$i" "$(mpps "$v")" Mpps "$prog"
+		done
 	done
 	t=$(median <"$LOGS/$c.testpmd.pps")
 	o=$(median <"$LOGS/$c.offloadpmd.pps")
+	summary_row io "$c" c-reference "$RUNS" "$(mpps "$t")" Mpps "" testpmd
+	summary_row io "$c" offloadpmd "$RUNS" "$(mpps "$o")" Mpps "$(awk -v t="$t" -v o="$o" 'BEGIN {if (t > 0) printf "%.3f", o / t}')" offloadpmd
 	awk -v c="$c" -v t="$t" -v o="$o" -v tr="$(tr '\n' ' ' <"$LOGS/$c.testpmd.pps")" -v orr="$(tr '\n' ' ' <"$LOGS/$c.offloadpmd.pps")" \
 		'BEGIN {printf "%-8s %14.2f %14.2f %8.3f   testpmd [%s] offloadpmd [%s]\n", c, t/1e6, o/1e6, (t>0 ? o/t : 0), tr, orr}'
 done
+results_plot
