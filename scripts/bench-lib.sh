@@ -12,8 +12,8 @@
 #                     median / reference median on offloadpmd's rows:
 #                     bench,case,program,runs,median,unit,ratio,tool
 #   NAME.png          cmd/benchplot's chart of NAME.csv (PLOT=0: none)
-# Both CSVs start with a '#' line: script, UTC date, host, CPUs, load
-# average at the start, and the settings.
+# Both CSVs start with two '#' lines: script, UTC date, host, CPUs, load
+# average at the start; the settings. benchplot makes them the title.
 
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 
@@ -25,10 +25,10 @@ results_init() {
 	RES_CSV=$RES_DIR/$1.csv
 	RES_SUMMARY=$RES_DIR/$1-summary.csv
 	RES_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	RES_SETTINGS=$2
 	RES_T0=$SECONDS
 	local head
-	head="# $1.sh $RES_DATE on $(hostname), $(nproc) CPUs, load average at start $(cut -d' ' -f1-3 /proc/loadavg); $2"
+	head="# $1.sh, $RES_DATE, $(hostname), $(nproc) CPUs, load average at start $(cut -d' ' -f1-3 /proc/loadavg)
+# $2"
 	printf '%s\nbench,case,program,run,value,unit,tool\n' "$head" >"$RES_CSV"
 	printf '%s\nbench,case,program,runs,median,unit,ratio,tool\n' "$head" >"$RES_SUMMARY"
 }
@@ -60,7 +60,7 @@ summary_row() {
 results_plot() {
 	[ "${PLOT:-1}" = 0 ] && return 0
 	local png=$RES_DIR/$RES_NAME.png
-	if "$GO" run ./cmd/benchplot -o "$png" -title "$RES_NAME.sh, $RES_DATE, $RES_SETTINGS" "$@" "$RES_CSV"; then
+	if "$GO" run ./cmd/benchplot -o "$png" "$@" "$RES_CSV"; then
 		echo "$RES_NAME: results in $RES_CSV, $RES_SUMMARY, chart $png ($(mmss $((SECONDS - RES_T0))) in all)" >&2
 	else
 		echo "$RES_NAME: benchplot failed; results in $RES_CSV, $RES_SUMMARY" >&2

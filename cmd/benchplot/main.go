@@ -6,12 +6,15 @@
 //
 // The CSV is what scripts/bench-*.sh write into results/: '#' comment
 // lines, a header naming at least the columns bench, case, program, run,
-// value, unit, then one row per measurement. Cases with different units go
-// into separate panels. The reference is the one program whose name does
+// value, unit, then one row per measurement. The leading comment lines
+// (the scripts' date, host and settings) become the title. Cases with
+// different units go into separate panels. The reference is the one program whose name does
 // not start with "offloadpmd", unless -ref names it.
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,7 +24,7 @@ import (
 
 func main() {
 	out := flag.String("o", "", "output PNG (default: the CSV's name with .png)")
-	title := flag.String("title", "", "title above the chart (default: the benchmark and the CSV's name)")
+	title := flag.String("title", "", "title above the chart (default: the CSV's leading '#' lines, or the benchmark and the CSV's name)")
 	ref := flag.String("ref", "", "the reference program the ratios divide by (default: the one not named offloadpmd*)")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: benchplot [-o out.png] [-title TEXT] [-ref PROGRAM] results.csv")
@@ -46,18 +49,20 @@ func run(in, out, title, ref string) error {
 	if out == "" {
 		out = strings.TrimSuffix(in, ".csv") + ".png"
 	}
-	f, err := os.Open(in)
+	b, err := os.ReadFile(in)
 	if err != nil {
 		return err
 	}
-	ms, err := ParseCSV(f, in)
-	f.Close()
+	ms, err := ParseCSV(bytes.NewReader(b), in)
 	if err != nil {
 		return err
 	}
 	t, err := NewTable(ms, in, ref)
 	if err != nil {
 		return err
+	}
+	if title == "" {
+		title = leadingComments(b)
 	}
 	if title == "" {
 		title = fmt.Sprintf("%s (%s)", t.Bench, in)
@@ -78,4 +83,19 @@ func run(in, out, title, ref string) error {
 		return err
 	}
 	return os.Rename(tmp, out)
+}
+
+// leadingComments are the '#' lines before the header, without the '#',
+// one per line.
+func leadingComments(b []byte) string {
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		l, ok := strings.CutPrefix(sc.Text(), "#")
+		if !ok {
+			break
+		}
+		lines = append(lines, strings.TrimSpace(l))
+	}
+	return strings.Join(lines, "\n")
 }

@@ -161,7 +161,7 @@ func TestRunWritesPNG(t *testing.T) {
 	if err := os.WriteFile(in, []byte(sampleCSV), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(in, "", "test chart", ""); err != nil {
+	if err := run(in, "", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "bench-io.png"))
@@ -174,6 +174,9 @@ func TestRunWritesPNG(t *testing.T) {
 	}
 	if r := img.Bounds(); r.Dx() < 400 || r.Dy() < 400 {
 		t.Errorf("image %v, too small for two panels", r)
+	}
+	if got, want := leadingComments([]byte(sampleCSV)), "bench-io.sh 2026-01-01T00:00:00Z RUNS=3 DUR=10"; got != want {
+		t.Errorf("title %q, want %q", got, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bench-io.png.tmp")); !os.IsNotExist(err) {
 		t.Errorf("temporary file left behind: %v", err)
