@@ -9,7 +9,7 @@ RUN_SECONDS ?= 10
 # go test timeout; CI has 90 minutes for everything.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all deps build test run demo demo-shell bench bench-offload lint clean
+.PHONY: all deps build test run demo demo-shell bench bench-offload plot lint clean
 
 all: build
 
@@ -46,6 +46,15 @@ bench: build
 # The software offloads against testpmd and librte_gro/gso (about 25 min).
 bench-offload: build
 	./scripts/bench-offload.sh
+
+# The bench scripts write results/NAME.csv and draw results/NAME.png with
+# cmd/benchplot themselves; this redraws every chart from its CSV.
+BENCH_RESULTS ?= results
+plot:
+	@found=0; for f in $(BENCH_RESULTS)/bench-io.csv $(BENCH_RESULTS)/bench-offload.csv $(BENCH_RESULTS)/bench-kernel.csv; do \
+		[ -f "$$f" ] || continue; found=1; \
+		$(GO) run ./cmd/benchplot "$$f" && echo "$$f -> $${f%.csv}.png" || exit 1; \
+	done; [ $$found = 1 ] || { echo "plot: no results in $(BENCH_RESULTS)/ (make bench first)"; exit 1; }
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
