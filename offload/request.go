@@ -142,6 +142,7 @@ var refusalNames = [numRefusals]string{
 	RefSCTPUnsupported:       "sctp-unsupported",
 	RefUnsupportedFlags:      "unsupported-flags",
 	RefDisabled:              "disabled",
+	RefNoPerformer:           "no-performer",
 	RefVirtioCsumOutside:     "virtio-csum-outside-frame",
 	RefVirtioCsumNotL4:       "virtio-csum-not-l4",
 	RefVirtioGSOType:         "virtio-gso-type",
