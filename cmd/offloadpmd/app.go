@@ -120,6 +120,13 @@ func (a *app) run() error {
 		return err
 	}
 	defer a.shutdown()
+	if a.cfg.MetricsAddr != "" {
+		stop, err := a.startMetrics(a.cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stop() // before shutdown closes the ports
+	}
 
 	if a.cfg.Interactive {
 		return a.interactive()
