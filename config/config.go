@@ -1,13 +1,13 @@
-// Package config turns offloadpmd's command line (and, later, its config
-// file) into one validated Config. The command line is testpmd's: EAL
-// arguments, then "--", then application arguments, so a testpmd user's
-// command line works unchanged.
+// Package config turns offloadpmd's command line and its YAML config file
+// (--config, file.go) into one validated Config. The command line is
+// testpmd's: EAL arguments, then "--", then application arguments, so a
+// testpmd user's command line works unchanged; the file is applied first
+// and the command line overrides it.
 package config
 
 import (
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,9 +55,18 @@ const (
 type Config struct {
 	// EAL are the arguments before "--", for rte_eal_init.
 	EAL []string
-	// EALDefaulted is set when no EAL arguments were given and the
-	// embedded default (DefaultEAL) was used.
+	// EALDefaulted is set when offloadpmd made the EAL arguments itself
+	// (the embedded default DefaultEAL, or a config file's eal section)
+	// with a file prefix of its own, whose run directory it removes at exit.
 	EALDefaulted bool
+
+	// ConfigFile is the --config file ("": none); PrintConfig asks for the
+	// merged configuration as YAML (--print-config).
+	ConfigFile  string
+	PrintConfig bool
+	// CmdlineOnly are the application options given that the config
+	// file's schema does not hold, as --name[=value], for --print-config.
+	CmdlineOnly []string
 
 	Interactive bool
 	AutoStart   bool
@@ -98,8 +107,12 @@ type Config struct {
 
 	GROTimeoutUs uint // --gro-timeout
 	GRONoVerify  bool // --gro-no-verify
-	// Taps are the kernel-facing vnet-hdr TAP ports to create (--tap).
-	Taps          []TapSpec
+	// Taps are the kernel-facing vnet-hdr TAP ports to create (the config
+	// file's, then --tap's); they get port ids from FirstTapPort up.
+	Taps []TapSpec
+	// PortOffloads are ports' own wanted offloads (a config file's
+	// ports[i].offloads), by port id, on top of RxCaps, TxCaps, SwRx, SwTx.
+	PortOffloads  map[uint16]PortWanted
 	GROFlows      uint // --gro-flows
 	ReassTimeoutS uint // --reassembly-timeout
 
@@ -161,12 +174,13 @@ func Defaults() Config {
 // DefaultEAL is the embedded default environment used when the command
 // line gives no EAL arguments: two lcores, no hugepages, no PCI, a pair of
 // net_null ports, and a file prefix of the process's own (removed at exit).
+// config/default.yaml holds the same.
 func DefaultEAL() []string {
-	return []string{
-		"-l", "0-1", "--no-huge", "-m", "1024", "--no-pci",
-		"--file-prefix", fmt.Sprintf("offloadpmd_%d", os.Getpid()),
-		"--vdev=net_null0", "--vdev=net_null1",
+	a := defaultEALSection().args()
+	for _, v := range defaultVdevs {
+		a = append(a, "--vdev="+v)
 	}
+	return a
 }
 
 // PeerMAC is the destination MAC the mac and txonly engines write for
@@ -202,8 +216,8 @@ var TapOffloadNames = []string{"csum", "tso4", "tso6", "tso_ecn", "ufo", "uso4",
 func ParseTap(v string) (TapSpec, error) {
 	parts := strings.Split(v, ",")
 	t := TapSpec{Name: parts[0], Queues: 1}
-	if t.Name == "" || len(t.Name) > 15 || strings.ContainsAny(t.Name, "/ =") {
-		return t, fmt.Errorf("interface name %q: want 1 to 15 characters, no '/', ' ' or '='", t.Name)
+	if err := checkTapName(t.Name); err != nil {
+		return t, err
 	}
 	for _, kv := range parts[1:] {
 		k, val, ok := strings.Cut(kv, "=")
@@ -211,8 +225,8 @@ func ParseTap(v string) (TapSpec, error) {
 		case !ok:
 			return t, fmt.Errorf("%q: want key=value (netns, queues, offload)", kv)
 		case k == "netns":
-			if val == "" || strings.ContainsAny(val, "/ ") {
-				return t, fmt.Errorf("netns %q: want a namespace name (ip netns list)", val)
+			if err := checkNetns(val); err != nil {
+				return t, err
 			}
 			t.Netns = val
 		case k == "queues":
@@ -233,6 +247,20 @@ func ParseTap(v string) (TapSpec, error) {
 		}
 	}
 	return t, nil
+}
+
+func checkTapName(n string) error {
+	if n == "" || len(n) > 15 || strings.ContainsAny(n, "/ =,") {
+		return fmt.Errorf("interface name %q: want 1 to 15 characters, no '/', ' ', '=' or ','", n)
+	}
+	return nil
+}
+
+func checkNetns(ns string) error {
+	if ns == "" || strings.ContainsAny(ns, "/ ") {
+		return fmt.Errorf("netns %q: want a namespace name (ip netns list)", ns)
+	}
+	return nil
 }
 
 // MetricsListenAddr checks a --metrics-addr value and makes a bare ":PORT"

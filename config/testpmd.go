@@ -237,6 +237,10 @@ func init() {
 			set: rxOffloads("keep_crc")},
 
 		// offloadpmd's own.
+		{name: "config", arg: needArg, usage: "--config=FILE: load the YAML config FILE first; the other options override it (see config/default.yaml).",
+			set: func(*Config, string) error { return nil }}, // read before the others
+		{name: "print-config", usage: "--print-config: print the merged configuration as YAML, in the config file's schema, and exit.",
+			set: flag(func(c *Config) { c.PrintConfig = true })},
 		{name: "stats-json", arg: needArg, usage: "--stats-json=FILE: also write the forward and port statistics to FILE as JSON (at every period and at exit).",
 			set: func(c *Config, v string) error { c.StatsJSON = v; return nil }},
 		{name: "pipeline", usage: "--pipeline: split each stream over two lcores joined by a ring: RX, RX stages and the engine on the first nb-cores workers, the TX stage and TX on the next nb-cores (needs 2 × nb-cores workers).",
@@ -472,27 +476,21 @@ func lookup(name string) (*option, error) {
 	return nil, fmt.Errorf("option '--%s' is ambiguous; possibilities: %s", name, strings.Join(names, " "))
 }
 
-// Parse reads a whole command line (without the program name): EAL
-// arguments, "--", application arguments. Errors name the argument and its
-// position.
-func Parse(args []string) (*Config, error) {
-	c := Defaults()
-	eal, app := args, []string(nil)
-	for i, a := range args {
-		if a == "--" {
-			eal, app = args[:i], args[i+1:]
-			break
-		}
-	}
-	if len(eal) == 0 {
-		c.EAL, c.EALDefaulted = DefaultEAL(), true
-	} else {
-		c.EAL = append([]string(nil), eal...)
-	}
-	base := len(eal) + 1 // position of app[0] in args, counting from 0
+// given is one application option as given on the command line.
+type given struct {
+	o   *option
+	val string
+	pos int    // position in args, from 1
+	arg string // as written
+}
+
+// scanApp splits the application arguments into options and values.
+// base is the position of app[0] in the whole command line, from 1.
+func scanApp(app []string, base int) ([]given, error) {
+	var out []given
 	for i := 0; i < len(app); i++ {
 		a := app[i]
-		pos := base + i + 1
+		pos := base + i
 		var o *option
 		var val string
 		hasVal := false
@@ -526,13 +524,73 @@ func Parse(args []string) (*Config, error) {
 		case o.arg == noArg && hasVal:
 			return nil, fmt.Errorf("%w: argument %d %q: option --%s takes no value", ErrUsage, pos, a, o.name)
 		}
+		out = append(out, given{o: o, val: val, pos: pos, arg: a})
+	}
+	return out, nil
+}
+
+// Parse reads a whole command line (without the program name): EAL
+// arguments, "--", application arguments. With --config the file is
+// applied first and the options over it (see file.go for the rule).
+// Command-line errors wrap ErrUsage and name the argument and its
+// position; config file errors wrap ErrConfigFile and name the file, line
+// and field.
+func Parse(args []string) (*Config, error) {
+	c := Defaults()
+	eal, app := args, []string(nil)
+	for i, a := range args {
+		if a == "--" {
+			eal, app = args[:i], args[i+1:]
+			break
+		}
+	}
+	opts, err := scanApp(app, len(eal)+2)
+	if err != nil {
+		return nil, err
+	}
+	var file *fileConfig
+	for _, g := range opts {
+		if g.o.name != "config" {
+			continue
+		}
+		if c.ConfigFile != "" {
+			return nil, fmt.Errorf("%w: argument %d %q: --config given twice", ErrUsage, g.pos, g.arg)
+		}
+		if g.val == "" {
+			return nil, fmt.Errorf("%w: argument %d %q: --config: want a file name", ErrUsage, g.pos, g.arg)
+		}
+		c.ConfigFile = g.val
+	}
+	if c.ConfigFile != "" {
+		if file, err = readFile(c.ConfigFile, &c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.mergeEAL(eal, file); err != nil {
+		return nil, err
+	}
+	fileStatsPeriod := c.StatsPeriod
+	for _, g := range opts {
+		o := g.o
 		if o.compat != "" {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("--%s is accepted for testpmd compatibility and has no effect: %s", o.name, o.compat))
 			continue
 		}
-		if err := o.set(&c, val); err != nil {
-			return nil, fmt.Errorf("%w: argument %d %q: --%s: %v", ErrUsage, pos, a, o.name, err)
+		if err := o.set(&c, g.val); err != nil {
+			return nil, fmt.Errorf("%w: argument %d %q: --%s: %v", ErrUsage, g.pos, g.arg, o.name, err)
 		}
+		if _, inFile := FileKeys[o.name]; !inFile && o.name != "config" && o.name != "print-config" {
+			a := "--" + o.name
+			if o.arg == needArg {
+				a += "=" + g.val
+			}
+			c.CmdlineOnly = append(c.CmdlineOnly, a)
+		}
+	}
+	if c.Interactive && fileStatsPeriod > 0 && c.StatsPeriod == fileStatsPeriod {
+		// -i on the command line overrides the file's periodic statistics.
+		c.StatsPeriod = 0
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s: forwarding.stats_period is ignored in interactive mode (-i)", c.ConfigFile))
 	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -567,7 +625,11 @@ func Usage(prog string) string {
 	sorted := append([]option(nil), options...)
 	sort.SliceStable(sorted, func(i, j int) bool { return rank(sorted[i]) < rank(sorted[j]) })
 	for _, o := range sorted {
-		fmt.Fprintf(&b, "  %s\n", o.usage)
+		if k, ok := FileKeys[o.name]; ok {
+			fmt.Fprintf(&b, "  %s [config file: %s]\n", o.usage, k)
+		} else {
+			fmt.Fprintf(&b, "  %s\n", o.usage)
+		}
 	}
 	return b.String()
 }

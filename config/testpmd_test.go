@@ -53,6 +53,7 @@ func TestParseValues(t *testing.T) {
 	want.BusyPoll, want.NoMlockall = true, true
 	want.RSS = RSSUDP
 	want.Warnings = c.Warnings
+	want.CmdlineOnly = c.CmdlineOnly // TestPrintConfigCmdlineOnly
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
 	}
