@@ -1,6 +1,7 @@
 /*
  * opmd.c: the C functions of package pmd that are worth a real call frame:
- * the per-burst stream poll, EAL init, and the lcore trampoline.
+ * the per-burst stream poll, EAL init, and the lcore and telemetry
+ * trampolines.
  */
 #include "opmd.h"
 
@@ -325,6 +326,19 @@ int
 opmd_lcore_launch(unsigned lcore, uintptr_t h)
 {
 	return rte_eal_remote_launch(lcore_trampoline, (void *)h, lcore);
+}
+
+static int
+telemetry_trampoline(const char *cmd, const char *params,
+		     struct rte_tel_data *d)
+{
+	return opmdTelemetry((char *)cmd, (char *)params, d);
+}
+
+int
+opmd_tel_register(const char *cmd, const char *help)
+{
+	return rte_telemetry_register_cmd(cmd, telemetry_trampoline, help);
 }
 
 int

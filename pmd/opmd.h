@@ -7,7 +7,8 @@
  * burst that a forwarding stream makes (opmd_stream_poll).
  *
  * Nothing here allocates Go memory or calls back into Go except the lcore
- * trampoline, which is the entry point of a worker lcore.
+ * trampoline, which is the entry point of a worker lcore, and the
+ * telemetry callback, which runs on DPDK's telemetry threads.
  */
 #ifndef OPMD_H
 #define OPMD_H
@@ -33,6 +34,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
+#include <rte_telemetry.h>
 #include <rte_version.h>
 
 /* Largest RX burst a stream takes (testpmd's MAX_PKT_BURST). */
@@ -405,6 +407,11 @@ static inline int opmd_ref_is_contiguous(const struct rte_mbuf *m) { return rte_
 
 /* Lcore launch: runs the Go function behind handle h on lcore id. */
 int opmd_lcore_launch(unsigned lcore, uintptr_t h);
+
+/* Registers a telemetry command answered by package pmd's Go handlers:
+ * every command has the same C callback, which hands the command's name
+ * to Go. */
+int opmd_tel_register(const char *cmd, const char *help);
 
 /* rte_eal_init over a NULL-terminated argv held in C memory. */
 int opmd_eal_init(int argc, char **argv);
