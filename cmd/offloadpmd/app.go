@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,8 +55,9 @@ type app struct {
 
 	signals chan os.Signal
 
-	requests chan func() // readers' functions for the command goroutine (query)
-	retired  []uint64    // counters of streams since reset or closed (counterTotals)
+	requests chan func()              // readers' functions for the command goroutine (query)
+	portIDs  atomic.Pointer[[]uint16] // the ports commands accept (knownPorts)
+	retired  []uint64                 // counters of streams since reset or closed (counterTotals)
 }
 
 // showState is what the "since last show" rates of one port remember.
@@ -120,6 +122,7 @@ func (a *app) run() error {
 		return err
 	}
 	defer a.shutdown()
+	a.publishPorts()
 	if a.cfg.MetricsAddr != "" {
 		stop, err := a.startMetrics(a.cfg.MetricsAddr)
 		if err != nil {

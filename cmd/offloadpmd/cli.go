@@ -5,20 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/offloadpmd/offloadpmd/pipeline"
 	"github.com/offloadpmd/offloadpmd/pmd"
 )
 
-// command is one interactive command. `help` is generated from the table.
+// command is one interactive command: the table below is the whole command
+// set; help, argument checking and completion are generated from it.
 type command struct {
 	words string // the fixed leading words, e.g. "show port stats"
-	args  string // what follows, for help
+	args  string // the argument grammar (grammar.go), e.g. "all|<port>"
 	help  string
 	run   func(a *app, args []string) error
+	g     grammar
 }
+
+func (c *command) grammar() grammar { return c.g }
+
+func (c *command) usage() string { return strings.TrimSpace(c.words + " " + c.args) }
 
 // errBadArgs is reported as testpmd reports a command it cannot parse.
 var errBadArgs = errors.New("Bad arguments")
@@ -30,56 +39,75 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"start", "[tx_first [N]]", "start forwarding; tx_first sends N bursts of txonly packets first", cmdStart},
-		{"stop", "", "stop forwarding and print the forward statistics", func(a *app, _ []string) error { return a.stopForwarding() }},
-		{"quit", "", "stop forwarding, close the ports and exit", func(*app, []string) error { return errQuit }},
-		{"show port stats", "all|<port>", "NIC statistics and the rates since the last show", cmdShowPortStats},
-		{"clear port stats", "all|<port>", "zero NIC statistics", cmdClearPortStats},
-		{"show port summary", "all|<port>", "ports, MACs, drivers and links", cmdShowPortSummary},
-		{"show fwd stats", "all", "forward statistics since start", func(a *app, args []string) error {
-			if len(args) != 1 || args[0] != "all" {
-				return errBadArgs
-			}
+		{words: "start", args: "[tx_first] [<count>]", help: "start forwarding; tx_first sends N bursts (default 1) of txonly packets first", run: cmdStart},
+		{words: "stop", help: "stop forwarding and print the forward statistics", run: func(a *app, _ []string) error { return a.stopForwarding() }},
+		{words: "quit", help: "stop forwarding, close the ports and exit", run: func(*app, []string) error { return errQuit }},
+		{words: "help", help: "this list; Tab completes commands and arguments", run: cmdHelp},
+
+		{words: "set fwd", args: "<engine> [retry]", help: "forward engine: " + pipeline.EngineNames(), run: cmdSetFwd},
+		{words: "set nbcore", args: "<n>", help: "number of forwarding lcores", run: cmdSetNbCore},
+		{words: "set burst", args: "<burst>", help: "RX burst size (1..512)", run: cmdSetBurst},
+		{words: "set verbose", args: "<level>", help: "dump packets: 1 received, 2 sent, 3 both, 0 off", run: cmdSetVerbose},
+		{words: "set promisc", args: "all|<port> on|off", help: "promiscuous mode", run: cmdSetPromisc},
+		{words: "show config", args: "fwd|rxtx|cores", help: "the forwarding layout, queue settings or forwarding lcores", run: cmdShowConfig},
+
+		{words: "show port info", args: "all|<port>", help: "a port's driver, MAC, link, queues and offload capabilities", run: cmdShowPortInfo},
+		{words: "show port summary", args: "all|<port>", help: "ports, MACs, drivers and links", run: cmdShowPortSummary},
+		{words: "show port stats", args: "all|<port>", help: "NIC statistics and the rates since the last show", run: cmdShowPortStats},
+		{words: "show port xstats", args: "all|<port>", help: "the driver's extended statistics", run: cmdShowPortXStats},
+		{words: "clear port stats", args: "all|<port>", help: "zero NIC statistics", run: cmdClearPortStats},
+		{words: "show fwd stats", args: "all", help: "forward statistics since start", run: func(a *app, _ []string) error {
 			writeFwdStats(a.out, a.fwdReport())
 			return nil
 		}},
-		{"clear fwd stats", "all", "restart the forward statistics", func(a *app, args []string) error {
-			if len(args) != 1 || args[0] != "all" {
-				return errBadArgs
-			}
+		{words: "clear fwd stats", args: "all", help: "restart the forward statistics", run: func(a *app, _ []string) error {
 			if a.fwd != nil {
 				a.takeBaseline()
 			}
 			return nil
 		}},
-		{"show config", "fwd|rxtx|cores", "the forwarding layout, queue settings or forwarding lcores", cmdShowConfig},
-		{"set fwd", "<mode> [retry]", "forward engine: " + pipeline.EngineNames(), cmdSetFwd},
-		{"set nbcore", "<n>", "number of forwarding lcores", cmdSetNbCore},
-		{"set burst", "<n>", "RX burst size (1..512)", cmdSetBurst},
-		{"set promisc", "all|<port> on|off", "promiscuous mode", cmdSetPromisc},
-		{"csum set", "ip|tcp|udp|sctp|outer-ip|outer-udp hw|sw <port>", "who does a checksum: the device or software", cmdCsumSet},
-		{"csum show", "<port>", "who does each checksum", cmdCsumShow},
-		{"tso set", "<segsz> <port>", "segment TCP packets to segsz payload bytes (csum engine); 0 turns it off", cmdTSOSet},
-		{"tso show", "<port>", "the TSO segment size", cmdTSOShow},
-		{"uso set", "<segsz> <port>", "cut UDP datagrams to segsz payload bytes, each a datagram (csum engine; offloadpmd's own)", cmdUSOSet},
-		{"set port", "<port> gro|gso on|off", "software GRO on RX, software GSO on TX", cmdSetPort},
-		{"set gso", "segsz <n>", "largest frame GSO makes, Ethernet header included", cmdSetGSO},
-		{"set gro", "flush <n>", "GRO holds packets n × 10 µs", cmdSetGRO},
-		{"port config", "<port> rx_offload|tx_offload <name> on|off", "enable or disable a capability (software tasks at once, device offloads when stopped)", cmdPortConfig},
-		{"show port", "<port> offload [--json]|rx_offload|tx_offload capabilities|configuration|gro|gso", "a port's capability table and settings", cmdShowPortID},
-		{"show offload stats", "", "tasks done in software, passed to the device, refused by reason", cmdShowOffloadStats},
-		{"help", "", "this list", cmdHelp},
+		{words: "port start", args: "all|<port>", help: "start a stopped port", run: cmdPortStart},
+		{words: "port stop", args: "all|<port>", help: "stop a port (forwarding must be stopped)", run: cmdPortStop},
+		{words: "port close", args: "all|<port>", help: "stop and close a port; it cannot be used again", run: cmdPortClose},
+
+		{words: "show port", args: "<port> offload [--json]", help: "the capability table: hardware, software, enabled, who performs", run: cmdShowPortID},
+		{words: "show port", args: "<port> rx_offload|tx_offload capabilities|configuration", help: "testpmd's view of the device offloads", run: cmdShowPortID},
+		{words: "show port", args: "<port> gro|gso", help: "GRO or GSO settings", run: cmdShowPortID},
+		{words: "port config", args: "<port> rx_offload <rx_cap> on|off", help: "enable or disable an RX capability (software tasks at once, device offloads when stopped)", run: cmdPortConfig},
+		{words: "port config", args: "<port> tx_offload <tx_cap> on|off", help: "enable or disable a TX capability (software tasks at once, device offloads when stopped)", run: cmdPortConfig},
+		{words: "csum set", args: "ip|tcp|udp|sctp|outer-ip|outer-udp hw|sw <port>", help: "who does a checksum: the device or software", run: cmdCsumSet},
+		{words: "csum show", args: "<port>", help: "who does each checksum", run: cmdCsumShow},
+		{words: "tso set", args: "<segsz> <port>", help: "segment TCP packets to segsz payload bytes (csum engine); 0 turns it off", run: cmdTSOSet},
+		{words: "tso show", args: "<port>", help: "the TSO segment size", run: cmdTSOShow},
+		{words: "uso set", args: "<segsz> <port>", help: "cut UDP datagrams to segsz payload bytes, each a datagram (csum engine; offloadpmd's own)", run: cmdUSOSet},
+		{words: "set port", args: "<port> gro|gso on|off", help: "software GRO on RX, software GSO on TX", run: cmdSetPort},
+		{words: "set gso segsz", args: "<segsz>", help: "largest frame GSO makes, Ethernet header included", run: cmdSetGSO},
+		{words: "set gro flush", args: "<n>", help: "GRO holds packets n × 10 µs", run: cmdSetGRO},
+
+		{words: "show offload stats", help: "per task: done in software, passed to the device, refused; then refusals and drops by reason", run: cmdShowOffloadStats},
+		{words: "trace", args: "<count>", help: "follow the next N received packets through every stage, with each task's decision", run: cmdTrace},
+		{words: "monitor", args: "[<seconds>] [<count>]", help: "rates per port and per task, refreshed in place every N s (default 1) until Enter or COUNT refreshes", run: cmdMonitor},
+	}
+	for i := range commands {
+		commands[i].g = parseGrammar(commands[i].args)
 	}
 }
 
-// lookupCommand finds the command whose words lead the line.
-func lookupCommand(fields []string) (*command, []string) {
-	var best *command
+// lookupCommand finds the commands whose words lead the line: the variants
+// with the longest words.
+func lookupCommand(fields []string) ([]*command, []string) {
+	var best []*command
 	bestLen := 0
 	for i := range commands {
 		w := strings.Fields(commands[i].words)
-		if len(w) <= len(fields) && len(w) > bestLen && equalWords(w, fields[:len(w)]) {
-			best, bestLen = &commands[i], len(w)
+		if len(w) > len(fields) || !slices.Equal(w, fields[:len(w)]) {
+			continue
+		}
+		switch {
+		case len(w) > bestLen:
+			best, bestLen = []*command{&commands[i]}, len(w)
+		case len(w) == bestLen:
+			best = append(best, &commands[i])
 		}
 	}
 	if best == nil {
@@ -88,13 +116,21 @@ func lookupCommand(fields []string) (*command, []string) {
 	return best, fields[bestLen:]
 }
 
-func equalWords(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+// resolve picks the variant whose grammar accepts args, or explains why
+// none does, from the variant that accepted most of them.
+func (a *app) resolve(cs []*command, args []string) (*command, error) {
+	var best error
+	bestDepth := -1
+	for _, c := range cs {
+		depth, err := a.match(c.g, args)
+		if err == nil {
+			return c, nil
+		}
+		if depth > bestDepth {
+			best, bestDepth = err, depth
 		}
 	}
-	return true
+	return nil, best
 }
 
 // exec runs one command line. It returns errQuit to end the prompt.
@@ -103,21 +139,68 @@ func (a *app) exec(line string) error {
 	if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 		return nil
 	}
-	c, args := lookupCommand(fields)
-	if c == nil {
-		fmt.Fprintf(a.out, "Command not found\n")
+	cs, args := lookupCommand(fields)
+	if cs == nil {
+		fmt.Fprintf(a.out, "Command not found: %q%s\n", line, a.suggest(fields))
 		return nil
 	}
-	err := c.run(a, args)
+	c, err := a.resolve(cs, args)
+	if err != nil {
+		fmt.Fprintf(a.out, "Bad arguments: %v\n", err)
+		for _, v := range cs {
+			fmt.Fprintf(a.out, "Usage: %s\n", v.usage())
+		}
+		return nil
+	}
+	err = c.run(a, args)
 	switch {
 	case err == nil, errors.Is(err, errQuit):
 		return err
 	case errors.Is(err, errBadArgs):
-		fmt.Fprintf(a.out, "Bad arguments\n")
+		fmt.Fprintf(a.out, "Bad arguments\nUsage: %s\n", c.usage())
 	default:
 		fmt.Fprintf(a.errOut, "%s: %v\n", c.words, err)
 	}
 	return nil
+}
+
+// suggest names the commands that start like the unknown line.
+func (a *app) suggest(fields []string) string {
+	var hits []string
+	for n := len(fields); n > 0 && len(hits) == 0; n-- {
+		for i := range commands {
+			w := strings.Fields(commands[i].words)
+			k := min(n, len(w))
+			if slices.Equal(w[:k], fields[:k]) && !slices.Contains(hits, commands[i].words) {
+				hits = append(hits, commands[i].words)
+			}
+		}
+	}
+	if len(hits) == 0 {
+		return "; type help for the list"
+	}
+	return "; did you mean: " + strings.Join(hits, ", ")
+}
+
+// knownPorts are the port ids commands accept (published for the
+// completer, which runs on the prompt's goroutine).
+func (a *app) knownPorts() []uint16 {
+	if p := a.portIDs.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// publishPorts records the current ports for knownPorts.
+func (a *app) publishPorts() {
+	ids := make([]uint16, 0, len(a.ports)+len(a.taps))
+	for _, p := range a.ports {
+		ids = append(ids, p.ID())
+	}
+	for _, t := range a.taps {
+		ids = append(ids, t.ID())
+	}
+	a.portIDs.Store(&ids)
 }
 
 // interactive runs the prompt until quit, EOF or a signal.
@@ -137,16 +220,26 @@ func (a *app) interactive() error {
 			return err
 		}
 	}
-	lines := make(chan string)
+	pr := a.newPrompter()
+	defer pr.close()
+	lines, next := make(chan string), make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(a.stdin)
-		for sc.Scan() {
-			lines <- sc.Text()
+		defer close(lines)
+		for {
+			line, err := pr.prompt("testpmd> ")
+			if err != nil {
+				return
+			}
+			lines <- line
+			if _, ok := <-next; !ok {
+				return
+			}
 		}
-		close(lines)
 	}()
+	defer close(next)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		a.printf("testpmd> ")
 		select {
 		case line, ok := <-lines:
 			if !ok {
@@ -156,10 +249,13 @@ func (a *app) interactive() error {
 			if err := a.exec(line); errors.Is(err, errQuit) {
 				return nil
 			}
+			next <- struct{}{}
 		case <-a.signals:
 			return nil
 		case f := <-a.requests:
 			f()
+		case <-tick.C:
+			a.observe()
 		}
 	}
 }
@@ -214,16 +310,13 @@ func cmdStart(a *app, args []string) error {
 	n := 0
 	switch {
 	case len(args) == 0:
-	case args[0] == "tx_first" && len(args) == 1:
-		n = 1
-	case args[0] == "tx_first" && len(args) == 2:
-		v, err := strconv.ParseUint(args[1], 10, 32)
-		if err != nil || v == 0 {
-			return errBadArgs
-		}
-		n = int(v)
-	default:
+	case args[0] != "tx_first":
 		return errBadArgs
+	case len(args) == 1:
+		n = 1
+	default:
+		v, _ := strconv.Atoi(args[1])
+		n = v
 	}
 	return a.startForwarding(n)
 }
@@ -394,8 +487,9 @@ func cmdSetPromisc(a *app, args []string) error {
 }
 
 func cmdHelp(a *app, _ []string) error {
+	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 	for _, c := range commands {
-		a.printf("  %-40s %s\n", strings.TrimSpace(c.words+" "+c.args), c.help)
+		fmt.Fprintf(tw, "  %s\t%s\n", c.usage(), c.help)
 	}
-	return nil
+	return tw.Flush()
 }

@@ -411,26 +411,24 @@ func upperNames(n []string) string {
 }
 
 // show offload stats: per task, performed in software, passed to the
-// device, and refused by reason, summed over the streams.
+// device, and refused; then every other non-zero counter (refusals and
+// drops by reason, assembly and segmentation events). Counts are since
+// offloadpmd started.
 func cmdShowOffloadStats(a *app, _ []string) error {
-	if a.fwd == nil {
-		a.printf("no forwarding streams\n")
-		return nil
+	c := a.counterTotals()
+	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "TASK\tSOFTWARE\tHARDWARE\tREFUSED\t\n")
+	for _, r := range taskRows(c) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", r.Task, r.Software, r.Hardware, r.Refused)
 	}
-	sum := map[pipeline.Counter]uint64{}
-	for _, s := range a.fwd.Streams() {
-		st := s.Stats()
-		for i, v := range st.Counters {
-			if v != 0 {
-				sum[pipeline.Counter(i)] += v
-			}
-		}
+	if err := tw.Flush(); err != nil {
+		return err
 	}
-	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "COUNTER\tPACKETS\n")
-	for _, c := range pipeline.AllCounters() {
-		if v := sum[c]; v != 0 {
-			fmt.Fprintf(tw, "%s\t%d\n", c, v)
+	tw = tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "\nCOUNTER\tPACKETS\n")
+	for _, k := range pipeline.AllCounters() {
+		if int(k) < len(c) && c[k] != 0 {
+			fmt.Fprintf(tw, "%s\t%d\n", k, c[k])
 		}
 	}
 	return tw.Flush()

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/offloadpmd/offloadpmd/config"
+)
+
+// cliApp is an app with ports 0, 1 and a TAP at 32 as far as argument
+// checking and completion know, and no EAL: commands whose arguments are
+// refused never reach their handlers.
+func cliApp() (*app, *bytes.Buffer) {
+	cfg := config.Defaults()
+	var out bytes.Buffer
+	a := newApp(&cfg, strings.NewReader(""), &out, &out)
+	ids := []uint16{0, 1, 32}
+	a.portIDs.Store(&ids)
+	return a, &out
+}
+
+// TestCommandArguments: every command of the table, given wrong arity,
+// unknown words or names, or an id out of range, says what is wrong and
+// how the command is used.
+func TestCommandArguments(t *testing.T) {
+	cases := []struct {
+		line string
+		want []string // each must appear in the output
+	}{
+		{"start now", []string{`Bad arguments: argument 1: "now" is not one of tx_first`, "Usage: start [tx_first] [<count>]"}},
+		{"start tx_first 0", []string{"argument 2: 0 is out of range 1..1048576"}},
+		{"stop now", []string{"Bad arguments: 1 argument given, 0 expected", "Usage: stop"}},
+		{"quit 1", []string{"1 argument given, 0 expected"}},
+		{"help me", []string{"1 argument given, 0 expected"}},
+		{"set fwd", []string{"0 arguments given, 1 to 2 expected", "Usage: set fwd <engine> [retry]"}},
+		{"set fwd iox", []string{`unknown forwarding mode "iox"; allowed: io, mac, macswap, rxonly, txonly, csum`}},
+		{"set fwd io again", []string{`argument 2: "again" is not one of retry`}},
+		{"set nbcore x", []string{`"x" is not a number`}},
+		{"set burst 0", []string{"0 is out of range 1..512"}},
+		{"set burst 513", []string{"513 is out of range 1..512"}},
+		{"set verbose", []string{"0 arguments given, 1 expected", "Usage: set verbose <level>"}},
+		{"set verbose loud", []string{`"loud" is not a number`}},
+		{"set promisc 7 on", []string{`invalid port "7"; the valid ports are 0 1 32`}},
+		{"set promisc all maybe", []string{`"maybe" is not one of on, off`}},
+		{"show config fwds", []string{`"fwds" is not one of fwd, rxtx, cores`}},
+		{"show port info 2", []string{`invalid port "2"`, "Usage: show port info all|<port>"}},
+		{"show port summary", []string{"0 arguments given, 1 expected"}},
+		{"show port stats x", []string{`"x" is not all or <port>`}},
+		{"show port xstats 65536", []string{`invalid port "65536"`}},
+		{"clear port stats", []string{"Usage: clear port stats all|<port>"}},
+		{"show fwd stats", []string{"Usage: show fwd stats all"}},
+		{"clear fwd stats some", []string{`"some" is not one of all`}},
+		{"port start 9", []string{`invalid port "9"`}},
+		{"port stop", []string{"Usage: port stop all|<port>"}},
+		{"port close all now", []string{"2 arguments given, 1 expected"}},
+		{"show port 0 offloads", []string{"Usage: show port <port> offload [--json]", "Usage: show port <port> gro|gso"}},
+		{"show port 5 offload", []string{`invalid port "5"`}},
+		{"show port 0 rx_offload capability", []string{"Usage: show port <port> rx_offload|tx_offload capabilities|configuration"}},
+		{"show port 0 gro on", []string{"Usage: show port <port> gro|gso"}},
+		{"port config 0 rx_offload tcp_lr on", []string{`unknown RX capability "tcp_lr"`, "tcp_lro"}},
+		{"port config 0 tx_offload tcp_tso maybe", []string{`argument 4: "maybe" is not one of on, off`}},
+		{"port config 0 tx_offload tcp_tsoo on", []string{`unknown TX capability "tcp_tsoo"`}},
+		{"port config 3 tx_offload tcp_tso on", []string{`invalid port "3"`}},
+		{"csum set ipv4 hw 0", []string{`"ipv4" is not one of ip, tcp, udp, sctp, outer-ip, outer-udp`}},
+		{"csum set ip hardware 0", []string{`"hardware" is not one of hw, sw`}},
+		{"csum show", []string{"Usage: csum show <port>"}},
+		{"tso set 1448", []string{"1 argument given, 2 expected"}},
+		{"tso set 70000 0", []string{"70000 is out of range 0..65535"}},
+		{"tso show 4", []string{`invalid port "4"`}},
+		{"uso set x 0", []string{`"x" is not a number`}},
+		{"set port 0 lro on", []string{`"lro" is not one of gro, gso`}},
+		{"set gso segsz", []string{"Usage: set gso segsz <segsz>"}},
+		{"set gro flush soon", []string{`"soon" is not a number`}},
+		{"show offload stats now", []string{"1 argument given, 0 expected"}},
+		{"trace", []string{"Usage: trace <count>"}},
+		{"trace 0", []string{"0 is out of range 1..1048576"}},
+		{"monitor 0", []string{"0 is out of range 1..3600"}},
+		{"monitor 1 2 3", []string{"3 arguments given, 0 to 2 expected"}},
+		{"frobnicate", []string{`Command not found: "frobnicate"; type help for the list`}},
+		{"show ports", []string{`Command not found: "show ports"; did you mean: show config`, "show port info"}},
+		{"set fwdx io", []string{"did you mean: set fwd, set nbcore"}},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		t.Run(c.line, func(t *testing.T) {
+			a, out := cliApp()
+			if err := a.exec(c.line); err != nil {
+				t.Fatalf("exec: %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+		if cs, _ := lookupCommand(strings.Fields(c.line)); cs != nil {
+			for _, cmd := range cs {
+				covered[cmd.usage()] = true
+			}
+		}
+	}
+	for _, c := range commands {
+		if !covered[c.usage()] {
+			t.Errorf("no argument case for %q", c.usage())
+		}
+	}
+}
+
+// TestCommandGrammarAccepts: the lines a testpmd user types pass the
+// argument check (the handlers, which need a running EAL, are covered by
+// the session tests).
+func TestCommandGrammarAccepts(t *testing.T) {
+	a, _ := cliApp()
+	for _, line := range []string{
+		"start", "start tx_first", "start tx_first 4", "stop", "quit", "help",
+		"set fwd csum", "set fwd io retry", "set nbcore 1", "set burst 32", "set verbose 3", "set promisc all off",
+		"show config cores", "show port info all", "show port summary 1", "show port stats all", "show port xstats 0",
+		"clear port stats all", "show fwd stats all", "clear fwd stats all", "port start all", "port stop 0", "port close 1",
+		"show port 0 offload", "show port 32 offload --json", "show port 1 tx_offload capabilities", "show port 0 gso",
+		"port config 0 rx_offload tcp_lro on", "port config 1 tx_offload tcp_tso off",
+		"csum set outer-udp sw 0", "csum show 0", "tso set 1448 0", "tso show 1", "uso set 1400 0",
+		"set port 0 gro on", "set gso segsz 1518", "set gro flush 4", "show offload stats", "trace 5", "monitor", "monitor 2 10",
+	} {
+		cs, args := lookupCommand(strings.Fields(line))
+		if cs == nil {
+			t.Errorf("%q: command not found", line)
+			continue
+		}
+		if _, err := a.resolve(cs, args); err != nil {
+			t.Errorf("%q: %v", line, err)
+		}
+	}
+}
+
+// TestCompletion: Tab completes command words, then each argument from its
+// slot: words, port ids, engine and capability names.
+func TestCompletion(t *testing.T) {
+	a, _ := cliApp()
+	cases := []struct {
+		line       string
+		want, not  []string
+		head, tail string
+	}{
+		{line: "sh", want: []string{"show "}, not: []string{"set "}},
+		{line: "show ", want: []string{"config ", "port ", "fwd ", "offload "}},
+		{line: "show port ", want: []string{"info ", "summary ", "stats ", "xstats ", "0 ", "1 ", "32 "}},
+		{line: "show port 0 ", want: []string{"offload ", "rx_offload ", "tx_offload ", "gro ", "gso "}, not: []string{"info "}},
+		{line: "show port 0 rx_offload ", want: []string{"capabilities ", "configuration "}},
+		{line: "show port stats ", want: []string{"all ", "0 ", "1 ", "32 "}},
+		{line: "set fwd ", want: []string{"io ", "csum ", "macswap "}},
+		{line: "set fwd mac", want: []string{"mac ", "macswap "}, not: []string{"io "}},
+		{line: "port config 0 tx_offload tcp_", want: []string{"tcp_cksum ", "tcp_tso "}, not: []string{"udp_cksum "}},
+		{line: "port config 0 rx_offload ", want: []string{"tcp_lro "}},
+		{line: "port config 0 tx_offload tcp_tso ", want: []string{"on ", "off "}},
+		{line: "csum set ip ", want: []string{"hw ", "sw "}},
+		{line: "csum set ip sw ", want: []string{"0 ", "1 "}},
+		{line: "set port 1 ", want: []string{"gro ", "gso "}},
+		{line: "start ", want: []string{"tx_first "}},
+		{line: "set burst ", want: nil, not: []string{"0 "}},
+		{line: "show port 9 ", want: nil, not: []string{"offload "}},
+		{line: "nosuch ", want: nil},
+	}
+	for _, c := range cases {
+		head, got, _ := a.complete(c.line, len(c.line))
+		if !strings.HasPrefix(c.line, head) {
+			t.Errorf("%q: head %q is not the line's start", c.line, head)
+		}
+		for _, w := range c.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%q: completions %q lack %q", c.line, got, w)
+			}
+		}
+		for _, w := range c.not {
+			if slices.Contains(got, w) {
+				t.Errorf("%q: completions %q include %q", c.line, got, w)
+			}
+		}
+		if c.want == nil && len(got) != 0 {
+			t.Errorf("%q: want no completion, got %q", c.line, got)
+		}
+	}
+	// Completion in the middle of a line keeps what follows the cursor.
+	line := "show po stats all"
+	head, got, tail := a.complete(line, len("show po"))
+	if head != "show " || tail != " stats all" || !slices.Contains(got, "port ") {
+		t.Errorf("mid-line: head %q words %q tail %q", head, got, tail)
+	}
+}
+
+// TestHelpListsEveryCommand: help is generated from the table.
+func TestHelpListsEveryCommand(t *testing.T) {
+	a, out := cliApp()
+	if err := a.exec("help"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands {
+		if !strings.Contains(out.String(), c.usage()) || !strings.Contains(out.String(), c.help) {
+			t.Errorf("help lacks %q", c.usage())
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/pipeline"
+)
+
+// A command's arguments are written as a small grammar, from which the
+// prompt checks arity and values, completes words and prints help:
+//
+//	on|off          one of these words
+//	<port>          a placeholder (see placeholders)
+//	all|<port>      a word or a placeholder
+//	[retry]         an optional slot; optional slots come last
+//
+// Commands sharing their words (`show port <port> offload`, `show port
+// <port> rx_offload ...`) are variants: the first whose grammar accepts the
+// arguments runs.
+
+// slot is one argument position.
+type slot struct {
+	alts     []string // words and <placeholders>
+	optional bool
+}
+
+// grammar is a command's parsed argument list.
+type grammar []slot
+
+func parseGrammar(s string) grammar {
+	var g grammar
+	for _, tok := range strings.Fields(s) {
+		sl := slot{}
+		if strings.HasPrefix(tok, "[") && strings.HasSuffix(tok, "]") {
+			sl.optional = true
+			tok = tok[1 : len(tok)-1]
+		}
+		sl.alts = strings.Split(tok, "|")
+		g = append(g, sl)
+	}
+	return g
+}
+
+func (g grammar) arity() (lo, hi int) {
+	for _, s := range g {
+		if !s.optional {
+			lo++
+		}
+	}
+	return lo, len(g)
+}
+
+// placeholder checks a value and lists candidates for completion.
+type placeholder struct {
+	check    func(a *app, v string) error
+	complete func(a *app) []string
+}
+
+var placeholders map[string]placeholder
+
+func init() {
+	number := func(lo, hi uint64) placeholder {
+		return placeholder{check: func(_ *app, v string) error {
+			n, err := strconv.ParseUint(v, 0, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			if n < lo || n > hi {
+				return fmt.Errorf("%d is out of range %d..%d", n, lo, hi)
+			}
+			return nil
+		}}
+	}
+	words := func(what string, list func() []string) placeholder {
+		return placeholder{
+			check: func(_ *app, v string) error {
+				if slices.Contains(list(), v) {
+					return nil
+				}
+				return fmt.Errorf("unknown %s %q; allowed: %s", what, v, strings.Join(list(), ", "))
+			},
+			complete: func(*app) []string { return list() },
+		}
+	}
+	placeholders = map[string]placeholder{
+		"<port>": {
+			check: func(a *app, v string) error {
+				n, err := strconv.ParseUint(v, 10, 16)
+				if err != nil || !slices.Contains(a.knownPorts(), uint16(n)) {
+					return fmt.Errorf("invalid port %q; the valid ports are %s", v, portList(a.knownPorts()))
+				}
+				return nil
+			},
+			complete: func(a *app) []string {
+				var s []string
+				for _, id := range a.knownPorts() {
+					s = append(s, strconv.Itoa(int(id)))
+				}
+				return s
+			},
+		},
+		"<n>":       number(0, 1<<32-1),
+		"<burst>":   number(1, 512),
+		"<level>":   number(0, 1<<16),
+		"<segsz>":   number(0, 65535),
+		"<seconds>": number(1, 3600),
+		"<count>":   number(1, 1<<20),
+		"<engine>": words("forwarding mode", func() []string {
+			var n []string
+			for _, e := range pipeline.Engines {
+				n = append(n, e.Name)
+			}
+			return n
+		}),
+		"<rx_cap>": words("RX capability", func() []string { return offload.AllRxCaps().Names() }),
+		"<tx_cap>": words("TX capability", func() []string { return offload.AllTxCaps().Names() }),
+	}
+}
+
+func portList(ids []uint16) string {
+	if len(ids) == 0 {
+		return "(none)"
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(int(id))
+	}
+	return strings.Join(s, " ")
+}
+
+// matchSlot checks one argument against a slot; it returns an error saying
+// what the slot allows.
+func (a *app) matchSlot(s slot, v string) error {
+	var holders []string
+	for _, alt := range s.alts {
+		if !strings.HasPrefix(alt, "<") {
+			if alt == v {
+				return nil
+			}
+			continue
+		}
+		holders = append(holders, alt)
+	}
+	var last error
+	for _, h := range holders {
+		if last = placeholders[h].check(a, v); last == nil {
+			return nil
+		}
+	}
+	if len(holders) == 1 && len(s.alts) == 1 {
+		return last
+	}
+	if last != nil {
+		return fmt.Errorf("%q is not %s (%v)", v, strings.Join(s.alts, " or "), last)
+	}
+	return fmt.Errorf("%q is not one of %s", v, strings.Join(s.alts, ", "))
+}
+
+// match checks a whole argument list against the grammar. depth is how
+// many arguments were accepted before it failed, which tells the closest
+// of several variants.
+func (a *app) match(g grammar, args []string) (depth int, err error) {
+	for i, v := range args[:min(len(args), len(g))] {
+		if err := a.matchSlot(g[i], v); err != nil {
+			return i, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+	}
+	lo, hi := g.arity()
+	if len(args) < lo || len(args) > hi {
+		want := fmt.Sprintf("%d", lo)
+		if hi != lo {
+			want = fmt.Sprintf("%d to %d", lo, hi)
+		}
+		return len(args), fmt.Errorf("%d argument%s given, %s expected", len(args), plural(len(args)), want)
+	}
+	return len(args), nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// candidates lists what may follow typed (the words of the line before
+// the one being completed) over every command of the table.
+func (a *app) candidates(typed []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(w string) {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	for i := range commands {
+		c := &commands[i]
+		words := strings.Fields(c.words)
+		n := min(len(words), len(typed))
+		if !slices.Equal(words[:n], typed[:n]) {
+			continue
+		}
+		if len(typed) < len(words) {
+			add(words[len(typed)])
+			continue
+		}
+		args := typed[len(words):]
+		g := c.grammar()
+		if len(args) >= len(g) {
+			continue
+		}
+		ok := true
+		for j, v := range args {
+			if a.matchSlot(g[j], v) != nil {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		for _, alt := range g[len(args)].alts {
+			if p, isHolder := placeholders[alt]; isHolder {
+				if p.complete != nil {
+					for _, w := range p.complete(a) {
+						add(w)
+					}
+				}
+				continue
+			}
+			add(alt)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// complete is the prompt's word completer: the line up to the cursor is
+// split into words, the last one (possibly empty) is completed.
+func (a *app) complete(line string, pos int) (head string, words []string, tail string) {
+	before := line[:pos]
+	cut := strings.LastIndexAny(before, " \t") + 1
+	head, cur := before[:cut], before[cut:]
+	for _, w := range a.candidates(strings.Fields(head)) {
+		if strings.HasPrefix(w, cur) {
+			words = append(words, w+" ")
+		}
+	}
+	return head, words, line[pos:]
+}
