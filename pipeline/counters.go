@@ -64,39 +64,43 @@ const (
 	// VhostCsumRequests: a guest's partial checksums (RX_L4_CKSUM_NONE
 	// from a vhost-user port) turned into checksum requests.
 	VhostCsumRequests
+	// ObserverRecordsLost: packet records (set verbose, trace) the
+	// control plane had not drained in time, lost rather than waited for.
+	ObserverRecordsLost
 
 	numFixed
 )
 
 var fixedNames = [numFixed]string{
-	DropRuntFrame:     "drop-runt-frame",
-	FreedRxOnly:       "rxonly-freed",
-	TxOnlyGenerated:   "txonly-generated",
-	RxIPCksumGood:     "rx-ip-cksum-good",
-	RxIPCksumBad:      "rx-ip-cksum-bad",
-	RxL4CksumGood:     "rx-l4-cksum-good",
-	RxL4CksumBad:      "rx-l4-cksum-bad",
-	SegInputs:         "seg-inputs",
-	SegOutputs:        "seg-outputs",
-	DropNoSpare:       "drop-no-spare-mbuf",
-	DropSegRefused:    "drop-seg-refused",
-	CsumIPv4Software:  "csum-ipv4-software",
-	CsumL4Software:    "csum-l4-software",
-	TasksQuirk:        "tasks-quirk-to-software",
-	DropPipeLeftover:  "drop-pipeline-leftover",
-	CsumRxBadIP:       "csum-rx-bad-ip",
-	CsumRxBadL4:       "csum-rx-bad-l4",
-	GROIn:             "gro-in",
-	GROHeld:           "gro-held",
-	GROMerged:         "gro-merged",
-	GROOut:            "gro-out",
-	ReassIn:           "reassembly-in",
-	ReassHeld:         "reassembly-held",
-	ReassDone:         "reassembly-done",
-	ReassJoined:       "reassembly-joined",
-	VnetRequests:      "vnet-requests",
-	VhostGSORequests:  "vhost-gso-requests",
-	VhostCsumRequests: "vhost-csum-requests",
+	DropRuntFrame:       "drop-runt-frame",
+	FreedRxOnly:         "rxonly-freed",
+	TxOnlyGenerated:     "txonly-generated",
+	RxIPCksumGood:       "rx-ip-cksum-good",
+	RxIPCksumBad:        "rx-ip-cksum-bad",
+	RxL4CksumGood:       "rx-l4-cksum-good",
+	RxL4CksumBad:        "rx-l4-cksum-bad",
+	SegInputs:           "seg-inputs",
+	SegOutputs:          "seg-outputs",
+	DropNoSpare:         "drop-no-spare-mbuf",
+	DropSegRefused:      "drop-seg-refused",
+	CsumIPv4Software:    "csum-ipv4-software",
+	CsumL4Software:      "csum-l4-software",
+	TasksQuirk:          "tasks-quirk-to-software",
+	DropPipeLeftover:    "drop-pipeline-leftover",
+	CsumRxBadIP:         "csum-rx-bad-ip",
+	CsumRxBadL4:         "csum-rx-bad-l4",
+	GROIn:               "gro-in",
+	GROHeld:             "gro-held",
+	GROMerged:           "gro-merged",
+	GROOut:              "gro-out",
+	ReassIn:             "reassembly-in",
+	ReassHeld:           "reassembly-held",
+	ReassDone:           "reassembly-done",
+	ReassJoined:         "reassembly-joined",
+	VnetRequests:        "vnet-requests",
+	VhostGSORequests:    "vhost-gso-requests",
+	VhostCsumRequests:   "vhost-csum-requests",
+	ObserverRecordsLost: "observer-records-lost",
 }
 
 // Ranges: the counter for reason r of a kind is base + r.

@@ -200,8 +200,7 @@ func (s *Stream) csumRequest(m *pmd.Mbuf, cfg *CsumSettings) bool {
 	var lay header.Layout
 	l := &lay
 	if bad := header.ParseHeadInto(m.Data(), int(m.PktLen()), l); bad != header.OK {
-		s.io.Drop(m)
-		s.cnt.Inc(int(Malformed(bad)))
+		s.dropCounted(m, Malformed(bad))
 		return false
 	}
 	// The request is the engine's alone: TX flags, and the dynamic flags

@@ -124,7 +124,4 @@ var RxOnlyEngine = Engine{
 	},
 }
 
-func (s *Stream) dropRunt(m *pmd.Mbuf) {
-	s.io.Drop(m)
-	s.Count(DropRuntFrame, 1)
-}
+func (s *Stream) dropRunt(m *pmd.Mbuf) { s.dropCounted(m, DropRuntFrame) }

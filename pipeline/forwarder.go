@@ -18,12 +18,23 @@ type Forwarder struct {
 	logical  []*Stream // pipeline mode: the RX halves, which report for their streams
 	busyPoll bool
 	running  bool
+	obs      *Observer
 }
 
 // NewForwarder prepares a forwarder; lcores carry their streams.
 func NewForwarder(eal *pmd.EAL, e *Engine, lcores []*Lcore, busyPoll bool) *Forwarder {
-	return &Forwarder{eal: eal, engine: e, lcores: lcores, busyPoll: busyPoll}
+	f := &Forwarder{eal: eal, engine: e, lcores: lcores, busyPoll: busyPoll}
+	f.obs = newObserver(f.halves())
+	return f
 }
+
+// Observer is the forwarder's packet observation (set verbose, trace).
+func (f *Forwarder) Observer() *Observer { return f.obs }
+
+// DrainObserved calls fn for every packet record the lcores have written
+// since the last call (see Observer.Drain) and returns how many there
+// were. fn must not keep the record.
+func (f *Forwarder) DrainObserved(fn func(*Record)) int { return f.obs.Drain(fn) }
 
 // Engine is the forwarder's engine.
 func (f *Forwarder) Engine() *Engine { return f.engine }

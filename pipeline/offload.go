@@ -176,6 +176,9 @@ func (s *Stream) validate(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
 		if o.hasRequest(m) {
 			r := o.requestOf(m)
 			offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, b.allowedBrought, b.hw, &o.batch)
+			if s.tracing {
+				s.traceBatch(m, StageValidate, false)
+			}
 			if s.refusedBatch(m) {
 				continue
 			}
@@ -201,12 +204,11 @@ func (s *Stream) refusedBatch(m *pmd.Mbuf) bool {
 }
 
 func (s *Stream) refuse(m *pmd.Mbuf, why offload.Refusal, mal header.Malformed) {
-	s.io.Drop(m)
 	if why == offload.RefMalformed {
-		s.cnt.Inc(int(Malformed(mal)))
+		s.dropCounted(m, Malformed(mal))
 		return
 	}
-	s.cnt.Inc(int(Refused(why)))
+	s.dropCounted(m, Refused(why))
 }
 
 // verifyRx is stage 3: RX checksum verification in software, setting
@@ -387,6 +389,9 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 		o.reass.Flush(now)
 	}
 	s.syncAssemblyStats()
+	if s.tracing {
+		s.traceAssembly(gro, n)
+	}
 	copy(dst[bypass:], s.assembled(o.out[:k]))
 	return dst[:bypass+k]
 }
@@ -396,6 +401,9 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 // L4 checksum is good) and returns them, in the stream's scratch array
 // past its first BurstMax entries.
 func (s *Stream) assembled(outs []assembly.Output) []*pmd.Mbuf {
+	if s.tracing {
+		s.traceAssembled(outs)
+	}
 	pkts := s.off.outPkts[:len(outs)]
 	for i, out := range outs {
 		m := pmd.HandleMbuf(out.Pkt)
@@ -486,6 +494,7 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 	}
 	// grown: packets go through the TX array, after what is there.
 	grown, kept, toHW := !s.inPlace, 0, false
+	tracing := s.tracing
 	for _, m := range pkts {
 		if !o.hasRequest(m) {
 			if grown {
@@ -498,11 +507,16 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 		}
 		r := o.requestOf(m)
 		offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw, &o.batch)
+		quirk := false
 		if b.quirks != 0 && o.batch.Refusal == offload.RefusalNone {
 			if back := b.quirks.Spoils(&o.batch, int(r.TSOSegsz), b.mtu, s.oddPiece(m)); b.hw&back != 0 {
 				offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw&^back, &o.batch)
 				s.cnt.Inc(int(TasksQuirk))
+				quirk = true
 			}
+		}
+		if tracing {
+			s.traceBatch(m, StageTx, quirk)
 		}
 		if s.refusedBatch(m) {
 			continue
@@ -641,14 +655,12 @@ func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
 	o.segs = m.SegViews(o.segs)
 	job, why := segment.Prepare(o.segs, &l, &req)
 	if why != segment.OK {
-		s.io.Drop(m)
-		s.cnt.Inc(int(DropSegRefused))
+		s.dropCounted(m, DropSegRefused)
 		return
 	}
 	n := job.Count()
 	if s.io.Spares() < n && !s.io.RefillSpares(max(n, s.io.Spares())) {
-		s.io.Drop(m)
-		s.cnt.Inc(int(DropNoSpare))
+		s.dropCounted(m, DropNoSpare)
 		return
 	}
 	room := job.Seg(0).Len()
@@ -660,8 +672,7 @@ func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
 			for _, x := range o.mbufs[:i+1] {
 				s.io.Drop(x)
 			}
-			s.io.Drop(m)
-			s.cnt.Inc(int(DropSegRefused))
+			s.dropCounted(m, DropSegRefused)
 			return
 		}
 	}
@@ -669,8 +680,7 @@ func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
 		for _, x := range o.mbufs[:n] {
 			s.io.Drop(x)
 		}
-		s.io.Drop(m)
-		s.cnt.Inc(int(DropSegRefused))
+		s.dropCounted(m, DropSegRefused)
 		return
 	}
 	ipFlag := offload.OlTxIPv4
@@ -690,6 +700,9 @@ func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
 			mb.SetL2L3L4(uint16(l.L2Len), uint16(sg.HdrLen-l.L2Len-int(l4)), l4)
 		}
 		s.io.Send(mb)
+	}
+	if s.tracing {
+		s.traceSegmented(m, n)
 	}
 	s.io.Drop(m)
 	s.cnt.Inc(int(SegInputs))

@@ -45,6 +45,12 @@ type Stream struct {
 	// the RX array with nothing queued for TX ahead of it, so it is sent
 	// (or freed) where it is.
 	inPlace bool
+
+	// ob is the stream's part of its forwarder's Observer (nil outside a
+	// forwarder); tracing: the burst being handled has traced packets, so
+	// the stages note their decisions (see observe.go).
+	ob      *streamObs
+	tracing bool
 }
 
 // Role is the part of its stream's work s does.
@@ -197,8 +203,20 @@ func (st Stats) Dropped() uint64 {
 
 // handle runs one burst through the stream: the offload stages around the
 // engine when the stream has them and something can need them, the engine
-// alone otherwise. clk is the lcore's clock.
+// alone otherwise. clk is the lcore's clock. When the control plane
+// observes packets (set verbose, trace), the burst is recorded around
+// that.
 func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
+	if st, on := s.observing(); on {
+		s.observeBegin(st, pkts)
+		s.handleBurst(e, pkts, clk)
+		s.observeEnd(st)
+		return
+	}
+	s.handleBurst(e, pkts, clk)
+}
+
+func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	o := s.off
 	if s.role == RoleTx {
 		s.txHalf(e, pkts)
@@ -206,6 +224,13 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	}
 	if o == nil {
 		s.inPlace = true
+		if s.tracing {
+			s.traceCall(pkts)
+			n := e.Fwd(s, pkts)
+			s.traceEngine(e, pkts[:n])
+			s.io.SendRx(n)
+			return
+		}
 		s.io.SendRx(e.Fwd(s, pkts))
 		return
 	}
@@ -221,8 +246,14 @@ func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if brought {
 		pkts = s.validate(pkts, &b)
 	}
+	if s.tracing {
+		s.traceUnnoted(Event{Stage: StageValidate, Outcome: OutNone}, false)
+	}
 	if b.rxVerifyIP || b.rxVerifyL4 {
 		s.verifyRx(pkts, &b)
+	}
+	if s.tracing {
+		s.traceRxCksum(b.rxVerifyIP || b.rxVerifyL4)
 	}
 	inPlace := true
 	if o.gro != nil || o.reass != nil {
@@ -245,13 +276,25 @@ func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inP
 		s.off.plan = makeCsumPlan(b, s.role == RoleWhole)
 		s.off.finished = false
 	}
+	if s.tracing {
+		s.traceCall(pkts)
+	}
 	n := e.Fwd(s, pkts)
+	if s.tracing {
+		s.traceEngine(e, pkts[:n])
+	}
 	if s.role != RoleRx && (brought || e.OwnRequests) {
 		if !s.off.finished {
 			s.txTasks(pkts[:n], b, e.OwnRequests)
+			if s.tracing {
+				s.traceUnnoted(Event{Stage: StageTx, Outcome: OutNone}, true)
+			}
 			return
 		}
 		s.io.SetTxPrepare(false) // nothing is left for the device
+		if s.tracing {
+			s.traceUnnoted(Event{Stage: StageTx, Outcome: OutFinished}, true)
+		}
 	}
 	s.send(pkts[:n])
 }
@@ -288,11 +331,24 @@ func (s *Stream) txHalf(e *Engine, pkts []*pmd.Mbuf) {
 	var b burstView
 	s.loadBurst(&b)
 	s.txTasks(pkts, &b, e.OwnRequests)
+	if s.tracing {
+		s.traceUnnoted(Event{Stage: StageTx, Outcome: OutNone}, true)
+	}
 }
 
 // flushTimers sends on what the stream's assembly engines let go by
 // timeout (all of it at stop).
 func (s *Stream) flushTimers(e *Engine, now int64, all bool) {
+	if st, on := s.observing(); on {
+		s.tracing = s.ob.live > 0
+		s.flushHeld(e, now, all)
+		s.observeEnd(st)
+		return
+	}
+	s.flushHeld(e, now, all)
+}
+
+func (s *Stream) flushHeld(e *Engine, now int64, all bool) {
 	for {
 		pkts := s.flushAssembly(now, all)
 		if len(pkts) == 0 {
