@@ -1,0 +1,67 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPortCommandsSession runs the port and monitor commands from a
+// script, as a testpmd user's cmdline file or pipe would.
+func TestPortCommandsSession(t *testing.T) {
+	needRoot(t)
+	script := strings.Join([]string{
+		"show port info 0",
+		"show port xstats 1",
+		"start",
+		"port stop 1", // refused while forwarding
+		"monitor 1 2",
+		"stop",
+		"port stop 1",
+		"show port info 1",
+		"port start 1",
+		"show port info 1",
+		"port close 1",
+		"show port info 1", // gone
+		"show port summary all",
+		"quit",
+	}, "\n") + "\n"
+	r := runBin(t, script, 90*time.Second, append(eal(t, "net_null0", "net_null1"), "--", "-i", "--total-num-mbufs=8192")...)
+	noPanic(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	out := r.stdout
+	for _, want := range []string{
+		"********************* Infos for port 0  *********************",
+		"Driver name: net_null",
+		"Current number of RX queues: 1",
+		"###### NIC extended statistics for port 1",
+		"rx_good_packets: ",
+		"Port state: stopped",
+		"Port state: started",
+		"Port 1 is closed",
+		`invalid port "1"; the valid ports are 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if !strings.Contains(r.stderr, "port stop: please stop forwarding first") {
+		t.Errorf("port stop while forwarding was not refused:\n%s", r.stderr)
+	}
+	// Two monitor blocks, each with both ports forwarding millions.
+	blocks := regexp.MustCompile(`(?m)^\s*0\s+net_null0\s+up\s+(\d+)\s+(\d+)`).FindAllStringSubmatch(out, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("%d monitor blocks, want 2:\n%s", len(blocks), out)
+	}
+	for _, b := range blocks {
+		if len(b[1]) < 6 {
+			t.Errorf("monitor shows port 0 RX %s pps; net_null forwards millions", b[1])
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s*l4_cksum\s+\d+\s+\d+\s+\d+`).MatchString(out) {
+		t.Errorf("monitor lacks the task rows:\n%s", out)
+	}
+}
