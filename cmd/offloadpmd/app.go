@@ -366,11 +366,26 @@ func (a *app) rssHash() uint64 {
 	return pmd.DefaultRSSHash
 }
 
-// wanted is the capability change the options ask of every port: DPDK
-// offload bits and names enabled (in hardware where the device does them,
-// in software otherwise), and the ones moved to software.
-func (a *app) wanted() (offload.Change, error) {
+// wanted is the capability change the options ask of port: DPDK offload
+// bits and names enabled (in hardware where the device does them, in
+// software otherwise), and the ones moved to software; those of every port,
+// then the port's own from the config file.
+func (a *app) wanted(port uint16) (offload.Change, error) {
 	c := offload.Change{EnableRx: offload.RxCaps(a.cfg.RxOffloads), EnableTx: offload.TxCaps(a.cfg.TxOffloads)}
+	own := a.cfg.PortOffloads[port]
+	if own.Device != "" {
+		// The file numbers its ports by their order; check it got this one.
+		dev := ""
+		if p := a.port(port); p != nil {
+			dev = p.Info().Device
+		} else if t := pmd.TapByID(port); t != nil {
+			dev = t.Name()
+		}
+		if dev != own.Device {
+			return c, fmt.Errorf("%s: the ports entry %s was given port id %d, but port %d is %q (ethdev ports the file does not list, such as PCI devices, come first and shift the vdevs' ids)", a.cfg.ConfigFile, own.Device, port, port, dev)
+		}
+	}
+	fileOpt := a.cfg.ConfigFile + ": " + own.Device + " offloads"
 	for _, list := range []struct {
 		names []string
 		rx    *offload.RxCaps
@@ -379,6 +394,8 @@ func (a *app) wanted() (offload.Change, error) {
 	}{
 		{a.cfg.RxOffloadNames, &c.EnableRx, nil, "--enable-*"}, {a.cfg.RxCaps, &c.EnableRx, nil, "--rx-caps"},
 		{a.cfg.TxCaps, nil, &c.EnableTx, "--tx-caps"}, {a.cfg.SwRx, &c.SoftwareRx, nil, "--sw-rx"}, {a.cfg.SwTx, nil, &c.SoftwareTx, "--sw-tx"},
+		{own.Rx, &c.EnableRx, nil, fileOpt}, {own.Tx, nil, &c.EnableTx, fileOpt},
+		{own.SoftwareRx, &c.SoftwareRx, nil, fileOpt}, {own.SoftwareTx, nil, &c.SoftwareTx, fileOpt},
 	} {
 		for _, n := range list.names {
 			if list.rx != nil {
@@ -402,7 +419,7 @@ func (a *app) wanted() (offload.Change, error) {
 func (a *app) configurePort(p *pmd.EthPort) error {
 	a.printf("Configuring Port %d (socket %d)\n", p.ID(), max(p.Socket(), 0))
 	info := p.Info()
-	want, err := a.wanted()
+	want, err := a.wanted(p.ID())
 	if err != nil {
 		return err
 	}
@@ -925,7 +942,7 @@ func (a *app) publishTapTable(t *pmd.TapPort) error {
 	tab, err := tab.Apply(pipeline.TapDefaults(tab))
 	if err == nil {
 		var c offload.Change
-		if c, err = a.wanted(); err == nil {
+		if c, err = a.wanted(t.ID()); err == nil {
 			tab, err = tab.Apply(c)
 		}
 	}

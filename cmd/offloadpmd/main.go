@@ -19,6 +19,14 @@ import (
 	"github.com/rs/zerolog/log"
 
 	"github.com/offloadpmd/offloadpmd/config"
+	"github.com/offloadpmd/offloadpmd/pipeline"
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// The config file numbers TAP ports as pmd does.
+var (
+	_ = uint(config.FirstTapPort - pmd.FirstGoPort)
+	_ = uint(pmd.FirstGoPort - config.FirstTapPort)
 )
 
 func main() {
@@ -28,14 +36,28 @@ func main() {
 // run is main without the process exit, for tests.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	prog := filepath.Base(programName())
+	config.KnownEngines = nil
+	for _, e := range pipeline.Engines {
+		config.KnownEngines = append(config.KnownEngines, e.Name)
+	}
 	cfg, err := config.Parse(args)
 	if err != nil {
-		fmt.Fprint(stdout, config.Usage(prog))
+		if !errors.Is(err, config.ErrConfigFile) {
+			fmt.Fprint(stdout, config.Usage(prog))
+		}
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 1
 	}
 	if cfg.Help {
 		fmt.Fprint(stdout, config.Usage(prog))
+		return 0
+	}
+	if cfg.PrintConfig {
+		// Before any EAL init: the configuration only.
+		if err := cfg.WriteYAML(stdout); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			return 1
+		}
 		return 0
 	}
 	setupLogging(cfg.LogLevel, stderr)
