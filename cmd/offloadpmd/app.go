@@ -111,6 +111,9 @@ func (a *app) run() error {
 		return fmt.Errorf("%w (EAL arguments: %s)", err, strings.Join(ealArgs, " "))
 	}
 	defer a.cleanupEAL()
+	if err := a.registerTelemetry(); err != nil {
+		log.Warn().Err(err).Msg("DPDK telemetry: offloadpmd's commands are unavailable")
+	}
 
 	for _, v := range vdevs {
 		if _, err := pmd.ProbeVdev(v); err != nil {
