@@ -419,3 +419,21 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// Every option FileKeys names exists, and every file key it names is one
+// the loader takes (default.yaml spells out each).
+func TestFileKeysNameRealOptions(t *testing.T) {
+	def, err := os.ReadFile("default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for opt, key := range FileKeys {
+		if o, err := lookup(opt); err != nil || o.name != opt {
+			t.Errorf("FileKeys: --%s is not an option", opt)
+		}
+		last := key[strings.LastIndexAny(key, ".")+1:]
+		if !strings.Contains(string(def), last+":") {
+			t.Errorf("FileKeys: --%s maps to %s, which default.yaml does not document", opt, key)
+		}
+	}
+}
