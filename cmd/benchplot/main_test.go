@@ -195,3 +195,16 @@ func TestRunWritesPNG(t *testing.T) {
 		t.Error("a PNG was written for a bad CSV")
 	}
 }
+
+func TestWrap(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"short", "short"},
+		{"aaa, bbb, ccc", "aaa,\nbbb,\nccc"},
+		{"aaaaaaaaaaaa", "aaaaaaaaaaaa"},
+		{"aa bb\ncc dd ee", "aa bb\ncc dd\nee"},
+	} {
+		if got := wrap(tc.in, 7); got != tc.want {
+			t.Errorf("wrap(%q, 7) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

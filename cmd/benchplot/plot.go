@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -27,8 +28,10 @@ var (
 const (
 	panelHeight = 3.2 * vg.Inch
 	caseWidth   = 1.25 * vg.Inch // per case along the x axis
-	minWidth    = 6 * vg.Inch
-	labelSize   = 7 // median and ratio labels
+	minWidth    = 7 * vg.Inch
+	titleWidth  = 80 // characters on a title line
+	labelSize   = 7  // median and ratio labels
+	dpi         = 150
 )
 
 // WritePNG draws t: one panel per unit, a group of bars per case (each
@@ -48,11 +51,11 @@ func WritePNG(w io.Writer, t *Table, title string) error {
 			return err
 		}
 		if i == 0 && title != "" {
-			p.Title.Text = title + "\n" + p.Title.Text
+			p.Title.Text = wrap(title, titleWidth) + "\n" + p.Title.Text
 		}
 		plots[i] = []*plot.Plot{p}
 	}
-	img := vgimg.New(width, height)
+	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(dpi))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(t.Units), Cols: 1, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 8, PadY: 10}
 	canvases := plot.Align(plots, tiles, dc)
@@ -86,6 +89,7 @@ func panel(t *Table, unit string, width vg.Length) (*plot.Plot, error) {
 	}
 	// The legend sits top right, over an empty slot right of the last case.
 	p.Legend.Top = true
+	p.X.Min = -0.5 // half a slot left of the first case, as right of the last
 	p.X.Max = float64(len(cases)) + 0.5
 
 	nprog := len(t.Programs)
@@ -175,8 +179,9 @@ type annotatedBar struct {
 	offset  vg.Length
 }
 
-// annotations writes each bar's median above it and, above the group,
-// the ratios to the reference.
+// annotations writes each bar's median at its foot (above it if the bar is
+// too short) and, above the group's highest bar or dot, the ratios to the
+// reference.
 type annotations struct {
 	table *Table
 	cases []string
@@ -201,13 +206,20 @@ func (a *annotations) Plot(c draw.Canvas, plt *plot.Plot) {
 			if b.runs[i] == nil {
 				continue
 			}
-			hi := b.medians[i]
-			for _, v := range b.runs[i] {
-				hi = max(hi, v)
+			x, base, barTop := trX(float64(i))+b.offset, trY(0), trY(b.medians[i])
+			hi := barTop
+			if barTop-base >= lineH+4 {
+				in := sty
+				in.Color = color.White
+				c.FillText(in, vg.Point{X: x, Y: base + 3}, formatValue(b.medians[i]))
+			} else {
+				c.FillText(sty, vg.Point{X: x, Y: barTop + 2}, formatValue(b.medians[i]))
+				hi = barTop + 2 + lineH
 			}
-			y := trY(hi) + 2
-			c.FillText(sty, vg.Point{X: trX(float64(i)) + b.offset, Y: y}, formatValue(b.medians[i]))
-			top = max(top, y+lineH)
+			for _, v := range b.runs[i] {
+				hi = max(hi, trY(v)+2)
+			}
+			top = max(top, hi+2)
 		}
 		if math.IsInf(float64(top), -1) {
 			continue
@@ -239,4 +251,22 @@ func formatValue(v float64) string {
 	default:
 		return fmt.Sprintf("%.3f", v)
 	}
+}
+
+// wrap breaks each line of s after a comma or a space so that no line is
+// longer than width characters, where it can.
+func wrap(s string, width int) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		for len(line) > width {
+			cut := strings.LastIndexAny(line[:width], ", ")
+			if cut <= 0 {
+				break
+			}
+			out = append(out, strings.TrimRight(line[:cut+1], " "))
+			line = strings.TrimLeft(line[cut+1:], " ")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
