@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog/log"
 	"golang.org/x/sys/unix"
 
@@ -279,6 +280,9 @@ func (a *app) setup() error {
 	if !a.cfg.DisableLinkCheck && !a.cfg.DisableDeviceStart {
 		a.printf("Checking link statuses...\n")
 		if a.cfg.NoLSCInterrupt || a.cfg.TxFirst {
+			// As testpmd without link-state interrupts: wait up to 9 s
+			// for every link, then print them.
+			a.waitLinks(9 * time.Second)
 			for _, p := range a.ports {
 				if l, err := p.Link(); err == nil {
 					a.printf("Port %d %s\n", p.ID(), l)
@@ -288,6 +292,41 @@ func (a *app) setup() error {
 		a.printf("Done\n")
 	}
 	return nil
+}
+
+// waitLinks polls the ports' links every 100 ms until all are up or
+// limit passes, showing which are still down: a progress line redrawn on a
+// terminal's stderr, a log line a second otherwise.
+func (a *app) waitLinks(limit time.Duration) {
+	start := time.Now()
+	tty := false
+	if f, ok := a.errOut.(*os.File); ok {
+		tty = isatty.IsTerminal(f.Fd())
+	}
+	lastLog := start
+	for {
+		var down []string
+		for _, p := range a.ports {
+			if l, err := p.Link(); err != nil || !l.Up {
+				down = append(down, fmt.Sprintf("%d (%s)", p.ID(), p.Name()))
+			}
+		}
+		waited := time.Since(start)
+		if len(down) == 0 || waited >= limit {
+			if tty && waited >= 100*time.Millisecond {
+				fmt.Fprintf(a.errOut, "\r\033[K")
+			}
+			return
+		}
+		switch {
+		case tty:
+			fmt.Fprintf(a.errOut, "\r\033[Kwaiting for links: port %s down, %.1f s of %.0f s", strings.Join(down, ", port "), waited.Seconds(), limit.Seconds())
+		case time.Since(lastLog) >= time.Second:
+			log.Info().Strs("down", down).Dur("waited", waited).Dur("limit", limit).Msg("waiting for links")
+			lastLog = time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (a *app) port(id uint16) *pmd.EthPort {

@@ -65,3 +65,29 @@ func TestPortCommandsSession(t *testing.T) {
 		t.Errorf("monitor lacks the task rows:\n%s", out)
 	}
 }
+
+// TestLinkWaitProgress: without link-state interrupts offloadpmd waits for
+// links as testpmd does (up to 9 s), and says meanwhile which are down.
+func TestLinkWaitProgress(t *testing.T) {
+	needRoot(t)
+	sock := t.TempDir() + "/vhost.sock" // no guest: its link stays down
+	start := time.Now()
+	r := runBin(t, "", 60*time.Second, append(eal(t, "net_vhost0,iface="+sock, "net_null0"),
+		"--", "--no-lsc-interrupt", "--run-time=1", "--total-num-mbufs=8192")...)
+	noPanic(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if took := time.Since(start); took < 9*time.Second {
+		t.Errorf("took %v: the link wait did not wait 9 s for the vhost port", took)
+	}
+	if n := strings.Count(r.stderr, "waiting for links"); n < 5 {
+		t.Errorf("%d progress lines over 9 s, want one a second:\n%s", n, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `"0 (net_vhost0)"`) || strings.Contains(r.stderr, "1 (net_null0)") {
+		t.Errorf("progress does not name just the down port:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Port 0 Link down") || !strings.Contains(r.stdout, "Port 1 Link up") {
+		t.Errorf("link statuses not printed after the wait:\n%s", r.stdout)
+	}
+}
