@@ -238,7 +238,7 @@ func (e Event) String() string {
 		if e.Task == offload.TaskNone {
 			return "refused: " + why
 		}
-		return fmt.Sprintf("%s refused: %s", e.Task, why)
+		return fmt.Sprintf("%s refused: %s (%s)", e.Task, why, RefusedTask(e.Task))
 	case OutHardware:
 		return e.Task.String() + " hardware"
 	case OutSoftware:

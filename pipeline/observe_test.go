@@ -223,7 +223,7 @@ func TestObserveTrace(t *testing.T) {
 		Event{Stage: StageValidate, Outcome: OutRefused, Task: offload.TaskTSO, Reason: uint8(offload.RefDisabled)},
 		Event{Stage: StageFate, Outcome: OutDropped, Counter: c},
 	)
-	if got := tr[0].Events[0].String() + " / " + tr[0].Events[1].String(); got != "tso refused: disabled / dropped: refused-disabled" {
+	if got := tr[0].Events[0].String() + " / " + tr[0].Events[1].String(); got != "tso refused: disabled (refused-task-tso) / dropped: refused-disabled" {
 		t.Errorf("events read %q", got)
 	}
 	if st := total(f); st.Counters[RefusedTask(offload.TaskTSO)] != 1 || st.Counters[Refused(offload.RefDisabled)] != 1 {
