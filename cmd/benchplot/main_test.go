@@ -202,6 +202,8 @@ func TestWrap(t *testing.T) {
 		{"aaa, bbb, ccc", "aaa,\nbbb,\nccc"},
 		{"aaaaaaaaaaaa", "aaaaaaaaaaaa"},
 		{"aa bb\ncc dd ee", "aa bb\ncc dd\nee"},
+		{"a, b c d e", "a, b c\nd e"},
+		{"abcd, e f g", "abcd,\ne f g"},
 	} {
 		if got := wrap(tc.in, 7); got != tc.want {
 			t.Errorf("wrap(%q, 7) = %q, want %q", tc.in, got, tc.want)

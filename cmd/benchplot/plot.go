@@ -259,7 +259,11 @@ func wrap(s string, width int) string {
 	var out []string
 	for _, line := range strings.Split(s, "\n") {
 		for len(line) > width {
-			cut := strings.LastIndexAny(line[:width], ", ")
+			// After a comma if one is in the second half, else a space.
+			cut := strings.LastIndexByte(line[:width], ',')
+			if cut < width/2 {
+				cut = strings.LastIndexAny(line[:width], ", ")
+			}
 			if cut <= 0 {
 				break
 			}
