@@ -82,8 +82,15 @@
 # Environment: RUNS (default 5; 0: only VERIFY and PROFILE), DUR (seconds,
 # default 10), ROWS (default all, in the order above), OFFLOADPMD (default
 # bin/offloadpmd), OFFLOADPMD_ARGS (extra offloadpmd options), ANCHORS
-# (default /work/shared/anchors), VERIFY, PROFILE.
+# (default /work/shared/anchors), VERIFY, PROFILE, BENCH_RESULTS (default
+# results/), PLOT (default 1; 0: no chart).
 # Pcaps (cmd/pcapgen) and raw logs go to scripts/bench-logs/offload/.
+# Progress lines go to stderr. Every run's figure (the row's column, in
+# the unit R_WHAT ends with) goes to $BENCH_RESULTS/bench-offload.csv as
+# program c-reference or offloadpmd (grobench on the harness rows: the
+# tool column says which), the medians and ratios of the table to
+# bench-offload-summary.csv, and cmd/benchplot's chart to bench-offload.png
+# (see scripts/bench-lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -98,6 +105,7 @@ GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 LOGS=scripts/bench-logs/offload
 PFX=opmdoff_$$ # every EAL file prefix of this run starts with it
 mkdir -p "$LOGS"
+. scripts/bench-lib.sh
 
 die() { echo "bench-offload: $*" >&2; exit 1; }
 command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd not found (scripts/install-deps.sh)"
@@ -289,6 +297,26 @@ one() {
 	esac
 }
 
+# tool c|opmd: what runs as the row's C reference or Go program.
+tool() {
+	case $1 in
+	c) if [ "$R_C" = testpmd ]; then echo "testpmd $R_MODE"; else echo "${R_C/:/ }"; fi ;;
+	opmd) echo "${R_GO/:/ }" ;;
+	esac
+}
+
+# record ROW c|opmd RUN: the run's figure into the results CSV, if it
+# gave one (the table leaves out runs without one, too).
+record() {
+	local v
+	v=$(figures <(tail -n1 "$LOGS/$1.$2.pps"))
+	if [ -z "$v" ]; then
+		echo "  $1 run $3: $(tool "$2") gave no figure" >&2
+		return 0
+	fi
+	csv_row offload "$1" "$([ "$2" = c ] && echo c-reference || echo offloadpmd)" "$3" "$v" "${R_WHAT##* }" "$(tool "$2")"
+}
+
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print 0; exit} print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # figure FILE [other]: the row's column (or the other one) of every run
@@ -344,6 +372,18 @@ NROWS=$(echo "$ROWS" | wc -w)
 echo "bench-offload: rows: $ROWS; $RUNS alternating runs of ${DUR}s per program; about $((NROWS * RUNS * 2 * (DUR + 8) / 60 + 1)) min" >&2
 [ "$VERIFY" = 0 ] || : >"$LOGS/verify.txt"
 [ "$PROFILE" = 0 ] || : >"$LOGS/profile.txt"
+SETTINGS="ROWS=$ROWS RUNS=$RUNS DUR=$DUR"
+if [ "$RUNS" != 0 ]; then
+	results_init bench-offload "$SETTINGS"
+else
+	RES_T0=$SECONDS # only the clock: RUNS=0 keeps the last results
+fi
+N=0 # measured runs in all, for the progress lines
+for r in $ROWS; do
+	row "$r"
+	N=$((N + RUNS * ($([ "$R_C" = none ] && echo 1 || echo 2))))
+done
+k=0
 for r in $ROWS; do
 	row "$r"
 	if [ "$RUNS" != 0 ]; then
@@ -351,18 +391,20 @@ for r in $ROWS; do
 		: >"$LOGS/$r.opmd.pps"
 	fi
 	for ((i = 1; i <= RUNS; i++)); do
-		if [ "$R_C" = none ]; then
-			one opmd "$r" "$i" >>"$LOGS/$r.opmd.pps"
-		elif [ $((i % 2)) = 1 ]; then
-			one c "$r" "$i" >>"$LOGS/$r.c.pps"
-			one opmd "$r" "$i" >>"$LOGS/$r.opmd.pps"
-		else
-			one opmd "$r" "$i" >>"$LOGS/$r.opmd.pps"
-			one c "$r" "$i" >>"$LOGS/$r.c.pps"
-		fi
+		# C first in odd rounds, offloadpmd first in even ones
+		order="c opmd"
+		[ "$R_C" = none ] && order=opmd
+		[ "$R_C" != none ] && [ $((i % 2)) = 0 ] && order="opmd c"
+		for prog in $order; do
+			k=$((k + 1))
+			progress "$k" "$N" "$(tool "$prog") $r run $i/$RUNS"
+			one "$prog" "$r" "$i" >>"$LOGS/$r.$prog.pps"
+			record "$r" "$prog" "$i"
+		done
 		echo "  $r run $i: C [$(tail -n1 "$LOGS/$r.c.pps" 2>/dev/null)] $R_GO [$(tail -n1 "$LOGS/$r.opmd.pps")] (rx_pps tx_pps)" >&2
 	done
 	if [ "$VERIFY" != 0 ] && [ "$R_VERIFY" = 1 ]; then
+		echo "  $r: checking the checksums of what it emits (elapsed $(mmss $((SECONDS - RES_T0))))" >&2
 		{
 			[ "$R_C" = testpmd ] && echo "$r $(verify testpmd "$r")"
 			echo "$r $(verify opmd "$r")"
@@ -371,6 +413,7 @@ for r in $ROWS; do
 	if [ "$PROFILE" != 0 ]; then
 		for prog in c opmd; do
 			[ "$prog" = c ] && [ "$R_C" = none ] && continue
+			echo "  $r: profiling $(tool "$prog") (elapsed $(mmss $((SECONDS - RES_T0))))" >&2
 			pd=$LOGS/$r.$prog.perf.data
 			rm -f "$pd"
 			one "$prog" "$r" prof "$pd" >/dev/null
@@ -402,6 +445,11 @@ for r in $ROWS; do
 	on=$(figures "$LOGS/$r.opmd.pps" | wc -l)
 	cref=$R_C
 	[ "$R_C" = testpmd ] && cref="testpmd $R_MODE"
+	if [ "$R_C" != none ]; then
+		summary_row offload "$r" c-reference "$cn" "$c" "${R_WHAT##* }" "" "$(tool c)"
+	fi
+	summary_row offload "$r" offloadpmd "$on" "$o" "${R_WHAT##* }" \
+		"$(awk -v c="$c" -v o="$o" -v n="$R_C" 'BEGIN {if (n != "none" && c > 0) printf "%.3f", o / c}')" "$(tool opmd)"
 	awk -v r="$r" -v w="$R_WHAT" -v cref="$cref" -v fig="$R_FIG" -v c="$c" -v o="$o" -v bar="$R_BAR" -v cn="$cn" -v on="$on" -v runs="$RUNS" \
 		'BEGIN {
 			if (cref == "none") { printf "%-20s %-44s %-18s %8s %8s %10.3f %7s %6s %s\n", r, w, "- (offloadpmd only)", "-", "-", o, "-", "-", (on < runs ? "(" on "/" runs " runs)" : ""); exit }
@@ -428,3 +476,4 @@ if [ "$VERIFY" != 0 ] && [ -s "$LOGS/verify.txt" ]; then
 fi
 [ "$PROFILE" != 0 ] && [ -s "$LOGS/profile.txt" ] && echo && echo "profiles: $LOGS/profile.txt"
 echo "logs: $LOGS/ (RUNS=$RUNS DUR=$DUR)"
+results_plot
