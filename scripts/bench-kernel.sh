@@ -16,6 +16,12 @@
 # seconds (user excluded: system, irq and softirq time of every CPU, from
 # /proc/stat) per GB received. offloadpmd's own lcore busy-polls in user
 # space; its readv/writev are kernel time and count. Bar: gso >= 0.5 x veth.
+# Progress lines go to stderr; every run's two figures to
+# $BENCH_RESULTS/bench-kernel.csv (default results/; case tcp-throughput in
+# Gbit/s and tcp-kernel-cpu in kernel s/GB, program kernel-veth or
+# offloadpmd-MODE), the medians and ratios to veth to
+# bench-kernel-summary.csv, and cmd/benchplot's chart to bench-kernel.png
+# (PLOT=0: none; see scripts/bench-lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -25,6 +31,7 @@ BIN=${OFFLOADPMD:-bin/offloadpmd}
 NS_A=opmdk-a NS_B=opmdk-b ADDR_A=10.78.0.1 ADDR_B=10.78.0.2
 LOGS=scripts/bench-logs/kernel
 mkdir -p "$LOGS"
+. scripts/bench-lib.sh
 
 die() { echo "bench-kernel: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root"
@@ -101,17 +108,32 @@ one() {
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print 0; exit} print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# program MODE: the results CSV's name for it
+program() { if [ "$1" = veth ]; then echo kernel-veth; else echo "offloadpmd-$1"; fi; }
+
+results_init bench-kernel "RUNS=$RUNS DUR=$DUR MODES=$MODES"
+N=$((RUNS * $(echo "$MODES" | wc -w)))
+k=0
 for m in $MODES; do : >"$LOGS/$m.runs"; done
 for ((i = 1; i <= RUNS; i++)); do
 	for m in $MODES; do
+		k=$((k + 1))
+		progress "$k" "$N" "iperf3 $m run $i/$RUNS"
 		r=$(one "$m" "$i")
 		echo "$r" >>"$LOGS/$m.runs"
+		echo "$r" | awk -v m="$m" -v p="$(program "$m")" -v i="$i" '{
+			printf "kernel,tcp-throughput,%s,%s,%.4f,Gbit/s,iperf3 %s\n", p, i, $1 / 1000, m
+			if ($3 > 0) printf "kernel,tcp-kernel-cpu,%s,%s,%.4f,kernel s/GB,iperf3 %s\n", p, i, $2 / $3, m
+		}' >>"$RES_CSV"
 		echo "  run $i $m: $r (Mbit/s, kernel CPU s, GB)" >&2
 	done
 done
 echo
 printf "%-5s %-58s %12s %14s %8s\n" mode what "Gbit/s med" "kernel s/GB" "vs veth"
 ref=$(awk '{print $1}' "$LOGS/veth.runs" 2>/dev/null | median)
+sref=$(awk '$3 > 0 {print $2/$3}' "$LOGS/veth.runs" 2>/dev/null | median)
+# ratio A B: A / B for the summary, none for veth itself or without veth
+ratio() { [ "$m" = veth ] || awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b}'; }
 for m in $MODES; do
 	case $m in
 	veth) what="veth pair, the kernel's own path" ;;
@@ -121,9 +143,12 @@ for m in $MODES; do
 	esac
 	g=$(awk '{print $1}' "$LOGS/$m.runs" | median)
 	s=$(awk '$3 > 0 {print $2/$3}' "$LOGS/$m.runs" | median)
+	summary_row kernel tcp-throughput "$(program "$m")" "$RUNS" "$(awk -v g="$g" 'BEGIN {printf "%.4f", g / 1000}')" Gbit/s "$(ratio "$g" "$ref")" "iperf3 $m"
+	summary_row kernel tcp-kernel-cpu "$(program "$m")" "$(awk '$3 > 0' "$LOGS/$m.runs" | wc -l)" "$(awk -v s="$s" 'BEGIN {printf "%.4f", s}')" "kernel s/GB" "$(ratio "$s" "$sref")" "iperf3 $m"
 	awk -v m="$m" -v w="$what" -v g="$g" -v s="$s" -v r="$ref" \
 		'BEGIN {printf "%-5s %-58s %12.2f %14.3f %8s\n", m, w, g/1000, s, (r > 0 ? sprintf("%.2f", g/r) : "-")}'
 done
 echo
 echo "runs: $(for m in $MODES; do echo -n "$m [$(awk '{printf "%.2f ", $1/1000}' "$LOGS/$m.runs")] "; done)"
 echo "bar: gso >= 0.5 x veth; logs: $LOGS/"
+results_plot
