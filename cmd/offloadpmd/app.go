@@ -49,6 +49,7 @@ type app struct {
 	nbCores  int
 	burst    uint16
 	fwd      *pipeline.Forwarder
+	obsv     observeState // set verbose, trace: kept across forwarders (observe.go)
 
 	base         map[uint16]pmd.Stats // port counters when forwarding started
 	show         map[uint16]*showState
@@ -592,7 +593,10 @@ func (a *app) buildForwarder() error {
 	} else {
 		a.fwd, err = pipeline.Build(a.eal, plan, a.engine, a.pool, a.off, spec, a.cfg.BusyPoll)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return a.attachObserver()
 }
 
 // lcoreOf is the lcore a planned stream runs on.
