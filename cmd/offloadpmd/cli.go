@@ -85,7 +85,7 @@ func init() {
 		{words: "set gro flush", args: "<n>", help: "GRO holds packets n × 10 µs", run: cmdSetGRO},
 
 		{words: "show offload stats", help: "per task: done in software, passed to the device, refused; then refusals and drops by reason", run: cmdShowOffloadStats},
-		{words: "trace", args: "<count>", help: "follow the next N received packets through every stage, with each task's decision", run: cmdTrace},
+		{words: "trace", args: "<packets>", help: "follow the next N received packets through every stage, with each task's decision; 0 cancels", run: cmdTrace},
 		{words: "monitor", args: "[<seconds>] [<count>]", help: "rates per port and per task, refreshed in place every N s (default 1) until Enter or COUNT refreshes", run: cmdMonitor},
 	}
 	for i := range commands {

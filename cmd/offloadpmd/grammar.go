@@ -105,10 +105,11 @@ func init() {
 		},
 		"<n>":       number(0, 1<<32-1),
 		"<burst>":   number(1, 512),
-		"<level>":   number(0, 1<<16),
+		"<level>":   number(0, 255),
 		"<segsz>":   number(0, 65535),
 		"<seconds>": number(1, 3600),
 		"<count>":   number(1, 1<<20),
+		"<packets>": number(0, 1<<20),
 		"<engine>": words("forwarding mode", func() []string {
 			var n []string
 			for _, e := range pipeline.Engines {
