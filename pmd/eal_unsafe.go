@@ -61,7 +61,8 @@ var (
 const MainThreadName = "opmd-main"
 
 // Init initialises DPDK's EAL with args (without argv[0]). It can succeed
-// once per process; later calls return ErrEALInit.
+// once per process; later calls return ErrEALInit. From the first call on,
+// DPDK's own log lines are zerolog records (see log_unsafe.go).
 func Init(args []string) (*EAL, error) {
 	ealMu.Lock()
 	defer ealMu.Unlock()
@@ -77,6 +78,11 @@ func Init(args []string) (*EAL, error) {
 	}
 	if comm, err := os.ReadFile("/proc/self/comm"); err == nil {
 		e.goComm = strings.TrimSpace(string(comm))
+	}
+	// Before rte_eal_init, so its own messages (and why it fails) are
+	// zerolog records too.
+	if err := routeDPDKLog(); err != nil {
+		log.Warn().Err(err).Msg("DPDK's log stays on stderr as plain text")
 	}
 	ready := make(chan error)
 	go e.mainThread(ready)

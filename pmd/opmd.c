@@ -1,8 +1,11 @@
 /*
  * opmd.c: the C functions of package pmd that are worth a real call frame:
- * the per-burst stream poll, EAL init, and the lcore and telemetry
- * trampolines.
+ * the per-burst stream poll, EAL init, the lcore and telemetry
+ * trampolines, and DPDK's log stream.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* fopencookie, open_memstream */
+#endif
 #include "opmd.h"
 
 #include <errno.h>
@@ -345,6 +348,101 @@ int
 opmd_eal_init(int argc, char **argv)
 {
 	return rte_eal_init(argc, argv);
+}
+
+/*
+ * DPDK's log stream. rte_vlog records the message's level and logtype in
+ * thread-locals (rte_log_cur_msg_*), then vfprintf's and fflush'es the
+ * stream on the logging thread. The stream is unbuffered, so each write
+ * carries only the calling thread's bytes, and each thread assembles its
+ * own line: a message written in pieces (several rte_log calls, or one
+ * vfprintf glibc cuts) becomes one line, and threads logging at once never
+ * mix, with no lock of ours. A line takes the level and logtype of its
+ * first piece.
+ */
+struct log_line {
+	int level;
+	int type;
+	size_t len;
+	char buf[OPMD_LOG_LINE_MAX];
+};
+
+static __thread struct log_line log_line;
+
+static void
+log_emit(struct log_line *l)
+{
+	opmdLogLine(l->level, l->type, l->buf, (int)l->len);
+	l->len = 0;
+}
+
+static ssize_t
+log_write(void *cookie, const char *p, size_t n)
+{
+	struct log_line *l = &log_line;
+	size_t i = 0;
+
+	RTE_SET_USED(cookie);
+	while (i < n) {
+		if (l->len == 0) {
+			l->level = rte_log_cur_msg_loglevel();
+			l->type = rte_log_cur_msg_logtype();
+		}
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t take = nl ? (size_t)(nl - (p + i)) : n - i;
+		size_t room = sizeof(l->buf) - l->len;
+		if (take > room) {
+			/* Too long for one record: hand over what fits. */
+			memcpy(l->buf + l->len, p + i, room);
+			l->len += room;
+			i += room;
+			log_emit(l);
+			continue;
+		}
+		memcpy(l->buf + l->len, p + i, take);
+		l->len += take;
+		i += take;
+		if (nl) {
+			i++; /* the newline itself */
+			log_emit(l);
+		}
+	}
+	return (ssize_t)n;
+}
+
+int
+opmd_log_open(void)
+{
+	static FILE *stream; /* one per process, never closed */
+
+	if (stream == NULL) {
+		cookie_io_functions_t io = { .write = log_write };
+		FILE *f = fopencookie(NULL, "w", io);
+		if (f == NULL)
+			return -errno;
+		if (setvbuf(f, NULL, _IONBF, 0) != 0) {
+			fclose(f);
+			return -EINVAL;
+		}
+		stream = f;
+	}
+	return rte_openlog_stream(stream);
+}
+
+char *
+opmd_log_dump(size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (f == NULL)
+		return NULL;
+	rte_log_dump(f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 

@@ -7,8 +7,9 @@
  * burst that a forwarding stream makes (opmd_stream_poll).
  *
  * Nothing here allocates Go memory or calls back into Go except the lcore
- * trampoline, which is the entry point of a worker lcore, and the
- * telemetry callback, which runs on DPDK's telemetry threads.
+ * trampoline, which is the entry point of a worker lcore, the telemetry
+ * callback, which runs on DPDK's telemetry threads, and the log stream,
+ * which runs on whichever thread DPDK logs from.
  */
 #ifndef OPMD_H
 #define OPMD_H
@@ -29,6 +30,7 @@
 #include <rte_eth_ring.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -412,6 +414,28 @@ int opmd_lcore_launch(unsigned lcore, uintptr_t h);
  * every command has the same C callback, which hands the command's name
  * to Go. */
 int opmd_tel_register(const char *cmd, const char *help);
+
+/*
+ * DPDK's log stream into Go: opmd_log_open makes a stream whose writes are
+ * cut into lines, each handed to package pmd's opmdLogLine with the level
+ * and logtype of the message being written, and makes it DPDK's log
+ * stream (rte_openlog_stream, which works before rte_eal_init). Returns 0
+ * or a negative errno.
+ */
+int opmd_log_open(void);
+
+/* Longest line handed to Go in one piece; a longer one is cut. */
+#define OPMD_LOG_LINE_MAX 1024
+
+/* rte_log_dump's text (the registered logtypes and their names) in a
+ * malloc'd buffer of *len bytes, or NULL. */
+char *opmd_log_dump(size_t *len);
+
+/* rte_log for package tests: msg as written, no newline added. */
+static inline int opmd_log_test(uint32_t level, uint32_t type, const char *msg)
+{
+	return rte_log(level, type, "%s", msg);
+}
 
 /* rte_eal_init over a NULL-terminated argv held in C memory. */
 int opmd_eal_init(int argc, char **argv);
