@@ -309,7 +309,7 @@ func (l *loader) mapping(n *yaml.Node, path string, fields []field) {
 			if path != "" {
 				where = "in " + path
 			}
-			l.errorf(k, p, "unknown key; allowed %s: %s%s", where, strings.Join(keys, ", "), suggest(k.Value, keys))
+			l.errorf(k, p, "unknown key; allowed %s: %s%s", where, strings.Join(keys, ", "), Suggest(k.Value, keys))
 			continue
 		}
 		fields[j].set(v, p)
@@ -376,7 +376,7 @@ func (l *loader) oneOf(n *yaml.Node, path, what string, allowed []string) (strin
 		return "", false
 	}
 	if !slices.Contains(allowed, s) {
-		l.errorf(resolve(n), path, "%q is not %s; allowed: %s%s", s, what, strings.Join(allowed, ", "), suggest(s, allowed))
+		l.errorf(resolve(n), path, "%q is not %s; allowed: %s%s", s, what, strings.Join(allowed, ", "), Suggest(s, allowed))
 		return "", false
 	}
 	return s, true
@@ -716,7 +716,7 @@ func (l *loader) wantSec(v *yaml.Node, p string, w *PortWanted) {
 				}
 				n := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "-", "_"))
 				if !slices.Contains(allowed, n) {
-					l.errorf(resolve(v), p, "%q is not %s; allowed: %s%s", s, what, strings.Join(allowed, ", "), suggest(n, allowed))
+					l.errorf(resolve(v), p, "%q is not %s; allowed: %s%s", s, what, strings.Join(allowed, ", "), Suggest(n, allowed))
 					return
 				}
 				*dst = append(*dst, n)
@@ -731,9 +731,9 @@ func (l *loader) wantSec(v *yaml.Node, p string, w *PortWanted) {
 	})
 }
 
-// suggest returns `; did you mean "x"?` for the allowed name closest to s,
+// Suggest returns `; did you mean "x"?` for the allowed name closest to s,
 // if it is close.
-func suggest(s string, allowed []string) string {
+func Suggest(s string, allowed []string) string {
 	best, bestD := "", len(s)/3+2
 	for _, a := range allowed {
 		if d := editDistance(strings.ToLower(s), a); d < bestD {
@@ -746,8 +746,11 @@ func suggest(s string, allowed []string) string {
 	return fmt.Sprintf("; did you mean %q?", best)
 }
 
-// editDistance is the Levenshtein distance of a and b.
+// editDistance is the optimal-string-alignment distance of a and b:
+// Levenshtein's, with the swap of two neighbouring letters (tpc for tcp)
+// counted as one edit.
 func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -761,8 +764,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

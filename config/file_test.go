@@ -384,9 +384,9 @@ func TestPrintConfigCmdlineOnly(t *testing.T) {
 
 func TestSuggest(t *testing.T) {
 	for s, want := range map[string]string{"tcp_tos": "tcp_tso", "ipv4_csum": "ipv4_cksum", "zzzzzz": ""} {
-		got := suggest(s, []string{"tcp_tso", "ipv4_cksum", "udp_cksum"})
+		got := Suggest(s, []string{"tcp_tso", "ipv4_cksum", "udp_cksum"})
 		if want == "" && got != "" || want != "" && !strings.Contains(got, `"`+want+`"`) {
-			t.Errorf("suggest(%q) = %q, want %q", s, got, want)
+			t.Errorf("Suggest(%q) = %q, want %q", s, got, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/offloadpmd/offloadpmd/config"
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/pipeline"
 )
@@ -81,7 +82,7 @@ func init() {
 				if slices.Contains(list(), v) {
 					return nil
 				}
-				return fmt.Errorf("unknown %s %q; allowed: %s", what, v, strings.Join(list(), ", "))
+				return fmt.Errorf("unknown %s %q%s; allowed: %s", what, v, config.Suggest(v, list()), strings.Join(list(), ", "))
 			},
 			complete: func(*app) []string { return list() },
 		}
@@ -158,7 +159,7 @@ func (a *app) matchSlot(s slot, v string) error {
 	if last != nil {
 		return fmt.Errorf("%q is not %s (%v)", v, strings.Join(s.alts, " or "), last)
 	}
-	return fmt.Errorf("%q is not one of %s", v, strings.Join(s.alts, ", "))
+	return fmt.Errorf("%q is not one of %s%s", v, strings.Join(s.alts, ", "), config.Suggest(v, s.alts))
 }
 
 // match checks a whole argument list against the grammar. depth is how
