@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,6 +208,16 @@ func TestWrap(t *testing.T) {
 	} {
 		if got := wrap(tc.in, 7); got != tc.want {
 			t.Errorf("wrap(%q, 7) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestNiceCeil(t *testing.T) {
+	for _, tc := range []struct{ in, want float64 }{
+		{50.9, 60}, {1, 1}, {0.031, 0.04}, {8.1, 10}, {120, 120}, {2.2, 2.5},
+	} {
+		if got := niceCeil(tc.in); math.Abs(got-tc.want) > 1e-9*tc.want {
+			t.Errorf("niceCeil(%v) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }

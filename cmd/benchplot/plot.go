@@ -134,7 +134,7 @@ func panel(t *Table, unit string, width vg.Length) (*plot.Plot, error) {
 		ymax = 1
 	}
 	// Room above the tallest bar for the labels and the legend.
-	p.Y.Max = ymax * 1.35
+	p.Y.Max = niceCeil(ymax * 1.35)
 	return p, nil
 }
 
@@ -273,4 +273,16 @@ func wrap(s string, width int) string {
 		out = append(out, line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// niceCeil is the smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a
+// power of ten that is at least v (v > 0): a round top for the y axis.
+func niceCeil(v float64) float64 {
+	mag := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8} {
+		if m*mag >= v*(1-1e-9) {
+			return m * mag
+		}
+	}
+	return 10 * mag
 }
