@@ -103,6 +103,9 @@ func (b IPv4) SetFlagsFragOffset(flags uint16, off int) {
 // SetTTL sets the time to live.
 func (b IPv4) SetTTL(v uint8) { b[ipv4TTL] = v }
 
+// SetProtocol sets the payload's protocol number.
+func (b IPv4) SetProtocol(v uint8) { b[ipv4Proto] = v }
+
 // SetChecksum sets the header checksum field.
 func (b IPv4) SetChecksum(v uint16) { be.PutUint16(b[ipv4Checksum:], v) }
 
