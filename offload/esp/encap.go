@@ -1,0 +1,302 @@
+package esp
+
+import (
+	"math"
+
+	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/header"
+)
+
+// Next headers of a tunnel's inner packet (IANA protocol numbers).
+const (
+	protoIPv4 = 4
+	protoIPv6 = 41
+)
+
+// ipPacket is what Prepare reads of the IP packet after the L2 header.
+type ipPacket struct {
+	v6     bool
+	len    int // the IP packet, as its header states it (no L2 padding)
+	hdrLen int // IPv4 header with options; IPv6 fixed header
+	proto  uint8
+	tos    uint8 // DSCP and ECN
+	df     bool
+}
+
+// readIP checks the IP header at b (the frame after its L2 header).
+func readIP(b []byte) (ipPacket, Reason) {
+	if len(b) < 1 {
+		return ipPacket{}, NotIP
+	}
+	switch b[0] >> 4 {
+	case 4:
+		ip := header.IPv4(b)
+		if !ip.IsValid(len(b)) {
+			return ipPacket{}, Malformed
+		}
+		return ipPacket{len: int(ip.TotalLen()), hdrLen: ip.HeaderLen(), proto: ip.Protocol(), tos: ip.TOS(),
+			df: ip.Flags()&header.IPv4FlagDF != 0}, OK
+	case 6:
+		ip := header.IPv6(b)
+		if !ip.IsValid(len(b)) {
+			return ipPacket{}, Malformed
+		}
+		return ipPacket{v6: true, len: header.IPv6Len + int(ip.PayloadLen()), hdrLen: header.IPv6Len,
+			proto: ip.NextHeader(), tos: ip.TrafficClass()}, OK
+	}
+	return ipPacket{}, NotIP
+}
+
+// isIPv6Ext reports whether an IPv6 next header is an extension header
+// that would have to stay in front of ESP (RFC 4303 §3.1.1).
+func isIPv6Ext(nh uint8) bool {
+	switch nh {
+	case header.ProtoHopByHop, header.ProtoRouting, header.ProtoFragment, header.ProtoDestOpts, header.ProtoAH:
+		return true
+	}
+	return false
+}
+
+// PrepareEncrypt encapsulates the frame p in ESP under the outbound SA sa,
+// in place, and fills job with the crypto work for an Engine. l2Len is the
+// length of the frame's L2 header (0 for a bare IP packet).
+//
+// It writes everything but the ciphertext and the ICV: the ESP header
+// with the next sequence number, the IV, the padding (1, 2, 3, ...,
+// RFC 4303 §2.4), pad length and next header, and
+//   - in tunnel mode, a new outer header in front of the whole IP packet
+//     (IPv4: DSCP and ECN copied, DF per the SA's policy, ID from the
+//     sequence number, TTL, checksum; IPv6: traffic class copied, hop
+//     limit), the L2 header moved in front of it with the EtherType of
+//     the outer version;
+//   - in transport mode, the IP header moved to make room for ESP after
+//     it, its protocol (IPv6: next header) set to ESP, its length and
+//     checksum updated.
+//
+// Ethernet padding after the IP packet is dropped. On success p is the
+// ESP frame (p.Off and p.Len changed). On a refusal nothing is written
+// and no sequence number is used, except SeqOverflow.
+func (sa *SA) PrepareEncrypt(p *Packet, l2Len int, job *Job) Reason {
+	if sa == nil {
+		return NoSA
+	}
+	if sa.cfg.Dir != Outbound {
+		return WrongDirection
+	}
+	if l2Len < 0 || l2Len > p.Len || p.Off < 0 || p.Off+p.Len > len(p.Buf) {
+		return Malformed
+	}
+	buf := p.Buf
+	start := p.Off + l2Len // the IP header
+	ip, why := readIP(buf[start : p.Off+p.Len])
+	if why != OK {
+		return why
+	}
+	alg := sa.cfg.Alg
+	ivLen := alg.IVLen()
+
+	// What goes in front of the payload, and what the payload is.
+	var front, payloadLen int
+	var nextHeader uint8
+	if sa.cfg.Mode == Tunnel {
+		front = sa.outer + HeaderLen + ivLen
+		payloadLen = ip.len
+		nextHeader = protoIPv4
+		if ip.v6 {
+			nextHeader = protoIPv6
+		}
+	} else {
+		if f := sa.cfg.Family(); f != 0 && (f == 6) != ip.v6 {
+			return FamilyMismatch
+		}
+		if ip.v6 && isIPv6Ext(ip.proto) {
+			return ExtHeaders
+		}
+		if !ip.v6 && header.IPv4(buf[start:]).IsFragment() {
+			return Fragment
+		}
+		front = HeaderLen + ivLen
+		payloadLen = ip.len - ip.hdrLen
+		nextHeader = ip.proto
+	}
+	align := alg.Align()
+	padLen := (align - (payloadLen+TrailerLen)%align) % align
+	cipherLen := payloadLen + padLen + TrailerLen
+	espLen := HeaderLen + ivLen + cipherLen + ICVLen
+
+	// The new IP length, and its limit.
+	var ipLen int
+	if sa.cfg.Mode == Tunnel {
+		ipLen = sa.outer + espLen
+		if sa.outer == header.IPv6Len {
+			if espLen > math.MaxUint16 {
+				return TooBig
+			}
+		} else if ipLen > math.MaxUint16 {
+			return TooBig
+		}
+	} else {
+		ipLen = ip.hdrLen + espLen
+		if !ip.v6 && ipLen > math.MaxUint16 || ip.v6 && ipLen-header.IPv6Len > math.MaxUint16 {
+			return TooBig
+		}
+	}
+	if p.Off < front {
+		return NoHeadroom
+	}
+	payloadEnd := start + ip.len
+	if payloadEnd+padLen+TrailerLen+ICVLen+sa.esnSpare() > len(buf) {
+		return NoTailroom
+	}
+
+	// Take a sequence number (RFC 4303 §3.3.3): the first is 1, and it
+	// never wraps.
+	seq := sa.seq.Add(1)
+	if !sa.cfg.ESN && seq > math.MaxUint32 || seq == 0 {
+		sa.seq.Add(^uint64(0)) // leave it at the limit
+		return SeqOverflow
+	}
+
+	// Move the headers that stay in front: L2 in tunnel mode, L2 and the
+	// IP header in transport mode.
+	off := p.Off - front
+	keep := l2Len
+	if sa.cfg.Mode == Transport {
+		keep += ip.hdrLen
+	}
+	copy(buf[off:off+keep], buf[p.Off:p.Off+keep])
+	espOff := off + keep
+	if sa.cfg.Mode == Tunnel {
+		espOff += sa.outer
+	}
+
+	// Trailer: padding 1, 2, 3, ..., pad length, next header.
+	tr := buf[payloadEnd : payloadEnd+padLen+TrailerLen]
+	for i := range padLen {
+		tr[i] = byte(i + 1)
+	}
+	tr[padLen], tr[padLen+1] = byte(padLen), nextHeader
+
+	// ESP header and IV.
+	esp := buf[espOff : espOff+HeaderLen+ivLen]
+	be.PutUint32(esp[0:], sa.cfg.SPI)
+	be.PutUint32(esp[4:], uint32(seq))
+	iv := esp[HeaderLen:]
+	be.PutUint64(iv, seq)
+	if !alg.AEAD() {
+		// CBC: encrypt (seq, SPI, 0) under the SA's IV key.
+		be.PutUint32(iv[8:], sa.cfg.SPI)
+		be.PutUint32(iv[12:], 0)
+		sa.ivGen.Encrypt(iv, iv)
+	}
+
+	// The IP header.
+	if sa.cfg.Mode == Tunnel {
+		sa.writeOuter(buf[off+l2Len:espOff], &ip, seq, ipLen)
+		if l2Len >= 2 {
+			et := uint16(header.EtherTypeIPv4)
+			if sa.outer == header.IPv6Len {
+				et = header.EtherTypeIPv6
+			}
+			be.PutUint16(buf[off+l2Len-2:], et)
+		}
+	} else if ip.v6 {
+		h := header.IPv6(buf[off+l2Len : espOff])
+		h.SetPayloadLen(uint16(ipLen - header.IPv6Len))
+		h.SetNextHeader(header.ProtoESP)
+	} else {
+		h := header.IPv4(buf[off+l2Len : espOff])
+		h.SetTotalLen(uint16(ipLen))
+		h.SetProtocol(header.ProtoESP)
+		checksum.SetIPv4(h)
+	}
+
+	p.Off = off
+	p.Len = l2Len + ipLen
+	sa.fillJob(job, Encrypt, espOff-off, cipherLen, seq, iv)
+	return OK
+}
+
+// esnSpare is the tailroom a CBC+ESN job may use beyond the ICV.
+func (sa *SA) esnSpare() int {
+	if sa.cfg.ESN && !sa.cfg.Alg.AEAD() {
+		return esnHiLen
+	}
+	return 0
+}
+
+// writeOuter writes a tunnel's outer header into h for an inner packet ip
+// and an outer IP packet of ipLen bytes.
+func (sa *SA) writeOuter(h []byte, ip *ipPacket, seq uint64, ipLen int) {
+	ttl := sa.cfg.TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if sa.outer == header.IPv6Len {
+		header.IPv6(h).Encode(&header.IPv6Fields{
+			TrafficClass: ip.tos,
+			PayloadLen:   uint16(ipLen - header.IPv6Len),
+			NextHeader:   header.ProtoESP,
+			HopLimit:     ttl,
+			Src:          sa.cfg.Src,
+			Dst:          sa.cfg.Dst,
+		})
+		return
+	}
+	var flags uint16
+	if sa.cfg.DF == DFSet || sa.cfg.DF == DFCopy && ip.df {
+		flags = header.IPv4FlagDF
+	}
+	header.IPv4(h).Encode(&header.IPv4Fields{
+		TOS:      ip.tos,
+		TotalLen: uint16(ipLen),
+		// Unique per SA for 65536 packets; RFC 6864 needs no more of a
+		// datagram that may be fragmented, and nothing of one with DF.
+		ID:       uint16(seq),
+		Flags:    flags,
+		TTL:      ttl,
+		Protocol: header.ProtoESP,
+		Src:      sa.cfg.Src,
+		Dst:      sa.cfg.Dst,
+	})
+	checksum.SetIPv4NoOptions(h)
+}
+
+// fillJob describes the crypto of an ESP packet whose header is at espOff
+// (from the frame's start), with the IV iv and cipherLen encrypted bytes.
+func (sa *SA) fillJob(j *Job, op Op, espOff, cipherLen int, seq uint64, iv []byte) {
+	ivLen := sa.cfg.Alg.IVLen()
+	*j = Job{
+		SA:         sa,
+		Op:         op,
+		Pkt:        j.Pkt,
+		ESPOff:     espOff,
+		IVOff:      espOff + HeaderLen,
+		CipherOff:  espOff + HeaderLen + ivLen,
+		CipherLen:  cipherLen,
+		ICVOff:     espOff + HeaderLen + ivLen + cipherLen,
+		AuthOff:    espOff,
+		AuthLen:    HeaderLen + ivLen + cipherLen,
+		ESN:        sa.cfg.ESN,
+		Seq:        seq,
+		Status:     Unprocessed,
+		NextHeader: 0,
+	}
+	be.PutUint32(j.ESNHi[:], uint32(seq>>32))
+	if sa.aead != nil {
+		copy(j.Nonce[:SaltLen], sa.secrets.salt[:])
+		copy(j.Nonce[SaltLen:], iv)
+		be.PutUint32(j.AAD[0:], sa.cfg.SPI)
+		if sa.cfg.ESN {
+			be.PutUint64(j.AAD[4:], seq)
+			j.AADLen = 12
+		} else {
+			be.PutUint32(j.AAD[4:], uint32(seq))
+			j.AADLen = 8
+		}
+	}
+}
+
+// FinishEncrypt completes an encryption: it returns the engine's verdict.
+// On OK the packet is ready to send.
+func FinishEncrypt(job *Job) Reason { return job.Status }
