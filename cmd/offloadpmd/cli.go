@@ -480,7 +480,9 @@ func cmdSetPromisc(a *app, args []string) error {
 			continue // a TAP takes every frame the kernel sends
 		}
 		if err := a.port(id).SetPromiscuous(args[1] == "on"); err != nil {
-			return err
+			// As testpmd: say so and go on with the other ports.
+			verb := map[bool]string{true: "enabling", false: "disabling"}[args[1] == "on"]
+			fmt.Fprintf(a.errOut, "Error during %s promiscuous mode for port %d: %v\n", verb, id, err)
 		}
 	}
 	return nil

@@ -115,16 +115,7 @@ func TestCommandArguments(t *testing.T) {
 // the session tests).
 func TestCommandGrammarAccepts(t *testing.T) {
 	a, _ := cliApp()
-	for _, line := range []string{
-		"start", "start tx_first", "start tx_first 4", "stop", "quit", "help",
-		"set fwd csum", "set fwd io retry", "set nbcore 1", "set burst 32", "set verbose 3", "set promisc all off",
-		"show config cores", "show port info all", "show port summary 1", "show port stats all", "show port xstats 0",
-		"clear port stats all", "show fwd stats all", "clear fwd stats all", "port start all", "port stop 0", "port close 1",
-		"show port 0 offload", "show port 32 offload --json", "show port 1 tx_offload capabilities", "show port 0 gso",
-		"port config 0 rx_offload tcp_lro on", "port config 1 tx_offload tcp_tso off",
-		"csum set outer-udp sw 0", "csum show 0", "tso set 1448 0", "tso show 1", "uso set 1400 0",
-		"set port 0 gro on", "set gso segsz 1518", "set gro flush 4", "show offload stats", "trace 5", "monitor", "monitor 2 10",
-	} {
+	for _, line := range everyCommand {
 		cs, args := lookupCommand(strings.Fields(line))
 		if cs == nil {
 			t.Errorf("%q: command not found", line)

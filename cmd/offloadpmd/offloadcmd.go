@@ -255,10 +255,7 @@ func cmdSetPort(a *app, args []string) error {
 
 // set gso segsz <n>: the largest frame GSO makes, Ethernet header included.
 func cmdSetGSO(a *app, args []string) error {
-	if len(args) != 2 || args[0] != "segsz" {
-		return errBadArgs
-	}
-	n, err := strconv.ParseUint(args[1], 10, 16)
+	n, err := strconv.ParseUint(args[0], 10, 16)
 	if err != nil || n < 64 {
 		return errors.New("gso segsz must be at least 64")
 	}
@@ -274,10 +271,7 @@ func cmdSetGSO(a *app, args []string) error {
 // set gro flush <n>: testpmd flushes GRO every n polls; offloadpmd flushes
 // by time, and takes n as n × 10 µs for streams created after.
 func cmdSetGRO(a *app, args []string) error {
-	if len(args) != 2 || args[0] != "flush" {
-		return errBadArgs
-	}
-	n, err := strconv.ParseUint(args[1], 10, 32)
+	n, err := strconv.ParseUint(args[0], 10, 32)
 	if err != nil || n == 0 {
 		return errBadArgs
 	}

@@ -91,3 +91,60 @@ func TestLinkWaitProgress(t *testing.T) {
 		t.Errorf("link statuses not printed after the wait:\n%s", r.stdout)
 	}
 }
+
+// everyCommand is one valid line per command of the table, in an order
+// a session can run them (port 1 is closed near the end).
+var everyCommand = []string{
+	"help", "show config cores", "set fwd csum", "set fwd io retry", "set fwd io", "set nbcore 1", "set burst 32",
+	"set verbose 0", "set promisc all off", "set promisc 0 on", "show config fwd", "show config rxtx",
+	"show port info all", "show port summary 1", "show port stats all", "show port xstats 0", "clear port stats all",
+	"show port 0 offload", "show port 0 offload --json", "show port 1 tx_offload capabilities",
+	"show port 1 rx_offload configuration", "show port 0 gro", "show port 0 gso",
+	"port config 0 rx_offload tcp_lro on", "port config 1 tx_offload ipv4_cksum on", "csum set udp sw 0", "csum show 0",
+	"tso set 1448 0", "tso show 1", "uso set 1400 0", "set port 0 gro on", "set port 1 gso on", "set gso segsz 1502",
+	"set gro flush 4", "start", "trace 2", "show offload stats", "show fwd stats all", "clear fwd stats all",
+	"monitor 1 1", "stop", "start tx_first 2", "stop", "port stop 1", "port start 1", "port close 1", "quit",
+}
+
+// TestEveryCommandRuns: each command's handler takes what its grammar
+// lets through (a handler expecting another argument shape would answer
+// "Bad arguments" or an error here).
+func TestEveryCommandRuns(t *testing.T) {
+	needRoot(t)
+	covered := map[string]bool{}
+	for _, l := range everyCommand {
+		cs, _ := lookupCommand(strings.Fields(l))
+		for _, c := range cs {
+			covered[c.usage()] = true
+		}
+	}
+	for _, c := range commands {
+		if !covered[c.usage()] {
+			t.Errorf("everyCommand has no line for %q", c.usage())
+		}
+	}
+	r := runBin(t, strings.Join(everyCommand, "\n")+"\n", 120*time.Second,
+		append(eal(t, "net_null0", "net_null1"), "--", "-i", "--total-num-mbufs=8192")...)
+	noPanic(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, bad := range []string{"Bad arguments", "Command not found"} {
+		if strings.Contains(r.stdout, bad) {
+			t.Errorf("a valid line got %q:\n%s", bad, r.stdout)
+		}
+	}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		for _, c := range commands {
+			if strings.HasPrefix(line, c.words+": ") {
+				t.Errorf("a valid line failed: %s", line)
+			}
+		}
+	}
+	for _, want := range []string{"GRO flush timeout set to 40µs", "TSO segment size for non-tunneled packets is 1448",
+		"USO segment size is 1400", "Port 1 is closed", "Bye..."} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
