@@ -10,6 +10,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/offloadpmd/offloadpmd/offload/header"
 )
 
 // unhex decodes hex written with spaces or line breaks.
@@ -114,7 +115,12 @@ func frame(t testing.TB, v6, tcp bool, n int) []byte {
 		eth, ipl, l4, gopacket.Payload(payload)); err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	// Without gopacket's padding to the 60-byte minimum.
+	f := buf.Bytes()
+	if v6 {
+		return f[:14+header.IPv6Len+int(header.IPv6(f[14:]).PayloadLen())]
+	}
+	return f[:14+int(header.IPv4(f[14:]).TotalLen())]
 }
 
 // inBuffer places frame in a buffer with head bytes before and tail after.

@@ -14,17 +14,18 @@ const Redacted = "[redacted]"
 
 // Key is secret key material. Its bytes are reachable only through Bytes:
 // String, GoString, Format (every fmt verb), MarshalJSON, MarshalText and
-// LogValue all give Redacted. The bytes sit behind a pointer, so that even
-// fmt's reflection over a struct holding a Key in an unexported field
-// prints an address, not the key. The zero Key is empty.
+// LogValue all give Redacted. The bytes are held by a function value:
+// fmt's reflection, which prints what a struct's unexported fields and
+// pointers reach (even as the "%!s(...)" of a wrong verb), prints a
+// function as an address. The zero Key is empty.
 type Key struct {
-	b *[]byte
+	material func() []byte
 }
 
 // NewKey returns a Key holding a copy of b.
 func NewKey(b []byte) Key {
 	c := append([]byte(nil), b...)
-	return Key{&c}
+	return Key{func() []byte { return c }}
 }
 
 // ParseKey reads a key written in hex, with or without a 0x prefix (as
@@ -37,6 +38,7 @@ func ParseKey(s string) (Key, error) {
 	t := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
 	t = strings.NewReplacer(" ", "", ":", "").Replace(t)
 	b, err := hex.DecodeString(t)
+	defer clear(b)
 	if err != nil {
 		// The error would quote a digit of the key: say where instead.
 		var e hex.InvalidByteError
@@ -45,23 +47,23 @@ func ParseKey(s string) (Key, error) {
 		}
 		return Key{}, errors.New("key: an odd number of hex digits")
 	}
-	return Key{&b}, nil
+	return NewKey(b), nil
 }
 
 // Len is the key's length in bytes.
 func (k Key) Len() int {
-	if k.b == nil {
+	if k.material == nil {
 		return 0
 	}
-	return len(*k.b)
+	return len(k.material())
 }
 
 // Bytes returns a copy of the key material.
 func (k Key) Bytes() []byte {
-	if k.b == nil {
+	if k.material == nil {
 		return nil
 	}
-	return append([]byte(nil), *k.b...)
+	return append([]byte(nil), k.material()...)
 }
 
 // Equal reports whether k and o hold the same bytes.

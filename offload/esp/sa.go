@@ -142,7 +142,7 @@ func (sa *SA) Tailroom() int {
 // algorithm, options and endpoints.
 func (sa *SA) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sa %d spi %#08x %v %v %v", sa.index, sa.cfg.SPI, sa.cfg.Dir, sa.cfg.Mode, sa.cfg.Alg)
+	fmt.Fprintf(&b, "sa %d spi 0x%08x %v %v %v", sa.index, sa.cfg.SPI, sa.cfg.Dir, sa.cfg.Mode, sa.cfg.Alg)
 	if sa.cfg.ESN {
 		b.WriteString(" esn")
 	}
