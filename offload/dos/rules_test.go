@@ -147,9 +147,9 @@ func TestHeaderRules(t *testing.T) {
 func TestMalformed(t *testing.T) {
 	_, f := newTestFilter(t, testConfig())
 	p := pk{src: "192.0.2.1", dst: "192.0.2.2", sport: 1, dport: 2, flags: fACK, payload: 100}.build(t)
-	judge(t, f, p[:20], 0, ReasonMalformed)                   // IPv4 header cut
-	judge(t, f, p[:14+20+10], 0, ReasonMalformed)             // TCP header cut (not a fragment)
-	judge(t, f, p[:10], 0, ReasonMalformed)                   // not even Ethernet
+	judge(t, f, p[:20], 0, ReasonMalformed)                 // IPv4 header cut
+	judge(t, f, p[:14+20+10], 0, ReasonMalformed)           // TCP header cut (not a fragment)
+	judge(t, f, p[:10], 0, ReasonMalformed)                 // not even Ethernet
 	if r := f.Judge(p, len(p)-1, 0); r != ReasonMalformed { // IP length past the packet
 		t.Fatalf("short packet: %v", r)
 	}
@@ -179,10 +179,10 @@ func TestFragmentOverlap(t *testing.T) {
 		// Out of order, with an overlap and a duplicate.
 		judge(t, f, fr(t, 2, 1600, 100, false), 0, ReasonNone)
 		judge(t, f, fr(t, 2, 0, 800, true), 0, ReasonNone)
-		judge(t, f, fr(t, 2, 792, 16, true), 0, ReasonFragOverlap) // teardrop: inside the first
-		judge(t, f, fr(t, 2, 0, 800, true), 0, ReasonFragOverlap)  // a duplicate
+		judge(t, f, fr(t, 2, 792, 16, true), 0, ReasonFragOverlap)  // teardrop: inside the first
+		judge(t, f, fr(t, 2, 0, 800, true), 0, ReasonFragOverlap)   // a duplicate
 		judge(t, f, fr(t, 2, 1592, 16, true), 0, ReasonFragOverlap) // into the last
-		judge(t, f, fr(t, 2, 800, 800, true), 0, ReasonNone)       // the gap, exactly
+		judge(t, f, fr(t, 2, 800, 800, true), 0, ReasonNone)        // the gap, exactly
 		// Overlapping the first fragment's L4 header.
 		judge(t, f, fr(t, 3, 0, 24, true), 0, ReasonNone)
 		judge(t, f, fr(t, 3, 16, 64, true), 0, ReasonFragOverlap)
