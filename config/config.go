@@ -140,6 +140,10 @@ type Config struct {
 	TxRetry        uint32 // extra TX rounds when a TX queue takes nothing
 	TxRetryDelayUs uint32
 
+	// SAs are the config file's IPsec security associations (sa.go), with
+	// their outbound policies; their keys stay in their key files.
+	SAs []SASpec
+
 	// Warnings collected while parsing: options accepted for compatibility
 	// that change nothing here.
 	Warnings []string

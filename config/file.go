@@ -488,7 +488,7 @@ func (l *loader) top(n *yaml.Node) {
 			}
 			c.MetricsAddr = addr
 		}},
-		{"sas", l.reserved("security associations arrive with issue 7; not supported yet")},
+		{"sas", l.sasSec},
 		{"rules", l.reserved("classification rules arrive with issue 8; not supported yet")},
 		{"dos", l.reserved("DoS filtering arrives with issue 8; not supported yet")},
 	})

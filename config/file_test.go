@@ -311,7 +311,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"file not a mapping", "- a\n- b\n",
 			`offload.yaml:1:1: the file is a list; want a mapping with keys eal, ports,`},
 		{"sas", "sas:\n  - {spi: 1}\n",
-			`offload.yaml:2:3: sas: security associations arrive with issue 7; not supported yet`},
+			`offload.yaml:2:11: sas[0].spi: 1 is out of range; want an integer 256..4294967295`},
 		{"rules", "rules: [{match: tcp}]\n",
 			`rules: classification rules arrive with issue 8; not supported yet`},
 		{"dos", "dos: {syn_rate: 10}\n",

@@ -39,6 +39,7 @@ type (
 		Assembly    yamlAssembly   `yaml:"assembly"`
 		LogLevel    string         `yaml:"log_level"`
 		MetricsAddr string         `yaml:"metrics_addr"`
+		SAs         []yamlSA       `yaml:"sas,omitempty"`
 	}
 	yamlEAL struct {
 		Lcores     string   `yaml:"lcores"`
@@ -182,6 +183,7 @@ func (c *Config) fileOf() yamlFile {
 			ReassTimeoutS: c.ReassTimeoutS},
 		LogLevel:    c.LogLevel,
 		MetricsAddr: c.MetricsAddr,
+		SAs:         sasOf(c.SAs),
 	}
 	portOffloads := func(id uint16) *yamlOffloads {
 		w := c.PortOffloads[id]
