@@ -1,0 +1,198 @@
+package classify
+
+import (
+	"slices"
+	"time"
+	"unsafe"
+)
+
+// Classifier is a compiled, immutable set of rules. Any number of
+// goroutines may classify with it at once; an update compiles a new
+// Classifier (Set), which the data path picks up by an atomic pointer
+// swap. A nil *Classifier matches nothing.
+type Classifier struct {
+	rules    []*Rule // by rank: priority, then creation
+	ids      []RuleID
+	patterns []*Pattern
+	trees    []tree
+	stats    Stats
+}
+
+// Stats describe a compiled classifier.
+type Stats struct {
+	Rules       int           // rules classified
+	Dead        int           // rules that can never match (left out)
+	Inexact     int           // rules whose leaves check the full pattern
+	Trees       int           // partitions, one tree each
+	Nodes       int           // node words over all trees
+	LeafEntries int           // rule entries over all leaves (rules times their copies)
+	MaxDepth    int           // steps of the deepest tree
+	Bytes       int           // memory of the trees
+	BuildTime   time.Duration // time Compile took
+}
+
+// Compile builds a classifier of rules. Their precedence is their order
+// in rules after a stable sort by Priority: the lowest priority number
+// wins, and among equal priorities the rule first in rules (first
+// created). Rules are not copied and must not change afterwards.
+func Compile(rules []*Rule, opt *Options) *Classifier {
+	start := time.Now()
+	o := opt.withDefaults()
+	c := &Classifier{rules: slices.Clone(rules)}
+	slices.SortStableFunc(c.rules, func(a, b *Rule) int {
+		switch {
+		case a.Priority < b.Priority:
+			return -1
+		case a.Priority > b.Priority:
+			return 1
+		}
+		return 0
+	})
+	boxes := make([]box, len(c.rules))
+	live := make([]int32, 0, len(c.rules))
+	c.ids = make([]RuleID, len(c.rules))
+	c.patterns = make([]*Pattern, len(c.rules))
+	for i, r := range c.rules {
+		c.ids[i], c.patterns[i] = r.ID, &r.Pattern
+		b, ok := boxOf(&r.Pattern)
+		if !ok || r.Group != 0 {
+			c.stats.Dead++
+			continue
+		}
+		boxes[i] = b
+		if !b.exact {
+			c.stats.Inexact++
+		}
+		live = append(live, int32(i))
+	}
+	c.trees = buildTrees(boxes, live, o)
+	c.stats.Rules = len(c.rules)
+	c.stats.Trees = len(c.trees)
+	for i := range c.trees {
+		t := &c.trees[i]
+		c.stats.Nodes += len(t.nodes)
+		c.stats.LeafEntries += len(t.rules)
+		c.stats.MaxDepth = max(c.stats.MaxDepth, t.depth)
+		c.stats.Bytes += len(t.nodes)*8 + len(t.rules)*int(unsafe.Sizeof(leafRule{}))
+	}
+	c.stats.BuildTime = time.Since(start)
+	return c
+}
+
+// Len is the number of rules.
+func (c *Classifier) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.rules)
+}
+
+// Rule returns the rule of index i (as ClassifyIndex reports it).
+func (c *Classifier) Rule(i int) *Rule { return c.rules[i] }
+
+// Rules returns the rules in precedence order (ClassifyIndex's indices).
+func (c *Classifier) Rules() []*Rule {
+	if c == nil {
+		return nil
+	}
+	return c.rules
+}
+
+// Stats describes the compiled classifier.
+func (c *Classifier) Stats() Stats {
+	if c == nil {
+		return Stats{}
+	}
+	return c.stats
+}
+
+// burst is how many keys one pass of the trees takes: the steps of one
+// level are independent loads over the burst, which the CPU overlaps.
+const burst = 32
+
+// noRank2 is the rank2 of no match.
+const noRank2 = ^uint32(0)
+
+// Classify writes, for each key, the ID of the highest-precedence rule it
+// matches, or NoMatch. out must be at least as long as keys. It does not
+// allocate.
+func (c *Classifier) Classify(keys []Key, out []RuleID) {
+	out = out[:len(keys)]
+	var best [burst]uint32
+	for len(keys) > 0 {
+		n := min(len(keys), burst)
+		c.lookup(keys[:n], &best)
+		for i := range out[:n] {
+			if b := best[i]; b != noRank2 {
+				out[i] = c.ids[b>>1]
+			} else {
+				out[i] = NoMatch
+			}
+		}
+		keys, out = keys[n:], out[n:]
+	}
+}
+
+// ClassifyIndex writes, for each key, the index (into Rules) of the
+// highest-precedence rule it matches, or -1. out must be at least as long
+// as keys. It does not allocate.
+func (c *Classifier) ClassifyIndex(keys []Key, out []int32) {
+	out = out[:len(keys)]
+	var best [burst]uint32
+	for len(keys) > 0 {
+		n := min(len(keys), burst)
+		c.lookup(keys[:n], &best)
+		for i := range out[:n] {
+			out[i] = int32(best[i]) >> 1 // noRank2 gives -1
+		}
+		keys, out = keys[n:], out[n:]
+	}
+}
+
+// lookup classifies up to burst keys into best (rank2 of the match).
+func (c *Classifier) lookup(keys []Key, best *[burst]uint32) {
+	for i := range best {
+		best[i] = noRank2
+	}
+	if c == nil {
+		return
+	}
+	var cur [burst]uint64
+	for ti := range c.trees {
+		t := &c.trees[ti]
+		nodes := t.nodes
+		cs := cur[:len(keys)]
+		for i := range cs {
+			cs[i] = t.root
+		}
+		for range t.depth {
+			for i := range cs {
+				w := cs[i]
+				idx := uint32(w>>32) + keys[i].Tuple[w&uint64(NumDims-1)]>>(w>>3&31)&(uint32(1)<<(w>>8&31)-1)
+				cs[i] = nodes[idx]
+			}
+		}
+		rules := t.rules
+		for i := range cs {
+			j := uint32(cs[i] >> 32)
+			pl := nodes[j+1]
+			s := uint32(pl >> 32)
+			b := best[i]
+			k := &keys[i]
+			for r := s; r < s+uint32(pl); r++ {
+				lr := &rules[r]
+				if lr.rank2 >= b {
+					break
+				}
+				if k.Tuple[DimSrc]-lr.srcLo <= lr.srcSpan && k.Tuple[DimDst]-lr.dstLo <= lr.dstSpan &&
+					uint16(k.Tuple[DimSrcPort])-lr.spLo <= lr.spSpan && uint16(k.Tuple[DimDstPort])-lr.dpLo <= lr.dpSpan &&
+					uint16(k.Tuple[DimProto])-lr.protoLo <= lr.protoSpan &&
+					(lr.rank2&1 == 0 || c.patterns[lr.rank2>>1].Matches(k)) {
+					b = lr.rank2 &^ 1
+					break
+				}
+			}
+			best[i] = b
+		}
+	}
+}
