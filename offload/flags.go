@@ -16,7 +16,11 @@ const (
 	OlRxL4CksumMask         = OlRxL4CksumBad | OlRxL4CksumGood
 	OlRxL4CksumNone         = OlRxL4CksumBad | OlRxL4CksumGood
 	OlRxLRO          uint64 = 1 << 16
-	OlRxQinQ         uint64 = 1 << 20
+	// OlRxSecOffload: the packet was decrypted (inline IPsec); with
+	// OlRxSecOffloadFailed, it failed to be.
+	OlRxSecOffload       uint64 = 1 << 18
+	OlRxSecOffloadFailed uint64 = 1 << 19
+	OlRxQinQ             uint64 = 1 << 20
 
 	OlTxOuterUDPCksum uint64 = 1 << 41
 	// OlTxUDPSeg asks for UDP segmentation. DPDK's documentation calls it

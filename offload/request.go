@@ -362,6 +362,10 @@ func Decode(r *Request, frame []byte, pktLen int, mtu int, allowed, hw TxCaps, b
 			b.add(t, TaskL4Cksum, c)
 		}
 	}
+	// Encryption comes last: what it covers must be final.
+	if f&OlTxSecOffload != 0 {
+		b.add(t, TaskESPEncrypt, TxESPEncrypt)
+	}
 }
 
 // segTooBig reports whether one segment (headers plus segsz) exceeds the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/pmd"
 )
 
@@ -37,10 +38,13 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 		e      *Engine
 		cs     CsumSettings
 		rx     offload.Change
+		esp    esp.Algorithm // encrypt everything sent with an SA of this algorithm
 	}{
-		{"tso-uso", super.frames(), &CsumEngine, CsumSettings{TSOSegsz: 512, USOSegsz: 400}, offload.Change{}},
-		{"csum", small.frames(), &CsumEngine, CsumSettings{}, offload.Change{}},
-		{"gro", gro.frames(), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxTCPLRO, SoftwareRx: offload.RxTCPLRO}},
+		{"tso-uso", super.frames(), &CsumEngine, CsumSettings{TSOSegsz: 512, USOSegsz: 400}, offload.Change{}, 0},
+		{"csum", small.frames(), &CsumEngine, CsumSettings{}, offload.Change{}, 0},
+		{"gro", gro.frames(), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxTCPLRO, SoftwareRx: offload.RxTCPLRO}, 0},
+		{"esp-gcm", small.frames(), &IOEngine, CsumSettings{}, offload.Change{}, esp.AESGCM128},
+		{"esp-cbc", small.frames(), &IOEngine, CsumSettings{}, offload.Change{}, esp.AESCBC128SHA256},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,6 +57,13 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 			}
 			ch := c.rx
 			ch.EnableTx, ch.SoftwareTx = allCsums|allSegs, allCsums|allSegs
+			if c.esp != 0 {
+				ch.EnableTx |= offload.TxESPEncrypt
+				if _, err := r.off.SAs.AddAt(0, espConfig(0x3003, esp.Outbound, esp.Tunnel, c.esp)); err != nil {
+					t.Fatal(err)
+				}
+				r.off.ESP.Set(p.ID(), []ESPPolicy{{Port: p.ID(), SA: 0}})
+			}
 			r.startWith(p, r.publish(p, ch))
 			r.off.SetCsum(p.ID(), c.cs)
 			f := r.start(c.e, [2]*pmd.EthPort{p, p})
@@ -74,6 +85,9 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 			// would allocate per burst at least (over a thousand here).
 			if n := m1.Mallocs - m0.Mallocs; n > 20 {
 				t.Errorf("%d heap allocations while %d packets went in and %d out", n, rx, tx)
+			}
+			if c.esp != 0 && after.Counters[ESPEncrypted] == before.Counters[ESPEncrypted] {
+				t.Errorf("nothing was encrypted: %s", after.nonZero())
 			}
 			t.Logf("%d packets in, %d out, %d allocations", rx, tx, m1.Mallocs-m0.Mallocs)
 		})

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/offload/assembly"
+	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/offload/header"
 )
 
@@ -67,6 +68,10 @@ const (
 	// ObserverRecordsLost: packet records (set verbose, trace) the
 	// control plane had not drained in time, lost rather than waited for.
 	ObserverRecordsLost
+	// ESP: packets encrypted and decrypted, and chained mbufs ESP refused.
+	ESPEncrypted
+	ESPDecrypted
+	ESPMultiSegment
 
 	numFixed
 )
@@ -101,6 +106,9 @@ var fixedNames = [numFixed]string{
 	VhostGSORequests:    "vhost-gso-requests",
 	VhostCsumRequests:   "vhost-csum-requests",
 	ObserverRecordsLost: "observer-records-lost",
+	ESPEncrypted:        "esp-encrypted",
+	ESPDecrypted:        "esp-decrypted",
+	ESPMultiSegment:     "esp-multi-segment",
 }
 
 // Ranges: the counter for reason r of a kind is base + r.
@@ -110,6 +118,7 @@ var (
 	numTasks        = offload.NumTasks
 	numAsmReasons   = int(maxOf(assembly.Reasons())) + 1
 	numFlushReasons = int(maxOf(assembly.FlushReasons())) + 1
+	numESPReasons   = int(maxOf(esp.Reasons())) + 1
 
 	refusedBase      = int(numFixed)
 	malformedBase    = refusedBase + numRefusals
@@ -121,7 +130,8 @@ var (
 	reassPassedBase  = groFlushedBase + numFlushReasons
 	reassDroppedBase = reassPassedBase + numAsmReasons
 	reassAbortedBase = reassDroppedBase + numAsmReasons
-	numCounters      = reassAbortedBase + numAsmReasons
+	espDroppedBase   = reassAbortedBase + numAsmReasons
+	numCounters      = espDroppedBase + numESPReasons
 )
 
 func maxOf[T ~uint8](xs []T) T {
@@ -165,6 +175,9 @@ func ReassDropped(r assembly.Reason) Counter { return Counter(reassDroppedBase +
 // ReassAborted counts datagrams reassembly gave up for reason r.
 func ReassAborted(r assembly.Reason) Counter { return Counter(reassAbortedBase + int(r)) }
 
+// ESPDropped counts packets ESP dropped for reason r.
+func ESPDropped(r esp.Reason) Counter { return Counter(espDroppedBase + int(r)) }
+
 var counterNames = func() []string {
 	n := make([]string, numCounters)
 	copy(n, fixedNames[:])
@@ -188,6 +201,9 @@ var counterNames = func() []string {
 	for _, f := range assembly.FlushReasons() {
 		n[GROFlushed(f)] = "gro-" + f.String()
 	}
+	for _, r := range esp.Reasons() {
+		n[ESPDropped(r)] = r.String() // esp-...
+	}
 	return n
 }()
 
@@ -202,11 +218,13 @@ func (c Counter) String() string {
 // sent (drops with a reason, as opposed to work done).
 func (c Counter) IsDrop() bool {
 	switch {
-	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused, c == DropPipeLeftover:
+	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused, c == DropPipeLeftover, c == ESPMultiSegment:
 		return true
 	case int(c) >= refusedBase && int(c) < malformedBase+numMalformed:
 		return true
 	case int(c) >= reassDroppedBase && int(c) < reassDroppedBase+numAsmReasons:
+		return true
+	case int(c) >= espDroppedBase && int(c) < espDroppedBase+numESPReasons:
 		return true
 	}
 	return false

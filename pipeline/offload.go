@@ -6,6 +6,7 @@ import (
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/offload/assembly"
 	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/offload/header"
 	"github.com/offloadpmd/offloadpmd/offload/segment"
 	"github.com/offloadpmd/offloadpmd/pmd"
@@ -39,6 +40,12 @@ type Offload struct {
 	// SegPool, if set, provides the mbufs segmentation writes into (so
 	// a pool of large RX buffers is not spent on 1.5 KB segments).
 	SegPool *pmd.Mempool
+	// SAs is the IPsec SA database; ESP the outbound policies by egress
+	// port; ESPSA the dynamic field a packet's SA index travels in
+	// (RegisterDynflags registers it).
+	SAs   *esp.Registry
+	ESP   *ESPPolicies
+	ESPSA pmd.Dynfield
 
 	csum csumPorts // the csum engine's per-port settings
 }
@@ -57,12 +64,18 @@ func (o *Offload) RegisterDynflags() error {
 		}
 		*f.dst = d
 	}
+	d, err := pmd.RegisterDynfield(ESPDynfieldName, 4, 4)
+	if err != nil {
+		return err
+	}
+	o.ESPSA = d
 	return nil
 }
 
 // DefaultOffload is an Offload with the engines' default settings.
 func DefaultOffload(tables *offload.Registry) *Offload {
-	return &Offload{Tables: tables, GRO: assembly.DefaultGROConfig(), Reassembly: assembly.DefaultReassemblyConfig()}
+	return &Offload{Tables: tables, GRO: assembly.DefaultGROConfig(), Reassembly: assembly.DefaultReassemblyConfig(),
+		SAs: &esp.Registry{}, ESP: &ESPPolicies{}}
 }
 
 // offloadState is one stream's offload working set: the assembly engines
@@ -91,6 +104,7 @@ type offloadState struct {
 	finished bool
 	lastGRO  assembly.GROStats
 	lastRe   assembly.ReassemblyStats
+	esp      *espState
 }
 
 func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
@@ -105,6 +119,7 @@ func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
 		bufs:    make([][]byte, segment.MaxSegments),
 		segOut:  make([]segment.Seg, segment.MaxSegments),
 		mbufs:   make([]*pmd.Mbuf, segment.MaxSegments),
+		esp:     newESPState(),
 	}
 	o.outPkts = o.pkts[pmd.BurstMax:]
 	return o
@@ -128,6 +143,9 @@ type burstView struct {
 	hw             offload.TxCaps
 	quirks         offload.Quirks // the TX device's
 	mtu            int
+	sas            *esp.Table       // the SA database, when ESP is on either side
+	espIn          bool             // decrypt ESP packets (the RX port enables it)
+	espOut         []ESPPolicy      // the TX port's outbound policies, when it enables encryption
 }
 
 func (s *Stream) loadBurst(b *burstView) {
@@ -145,6 +163,15 @@ func (s *Stream) loadBurst(b *burstView) {
 		b.allowedOwn, b.hw, b.quirks = b.tx.EnabledTx(), b.tx.DeviceTx(), b.tx.Quirks
 		if b.tx.MTU > 0 {
 			b.mtu = int(b.tx.MTU)
+		}
+	}
+	if c := s.off.cfg; c.SAs != nil {
+		b.espIn = b.rx != nil && b.rx.RxBy(offload.RxESPDecrypt) == offload.PerformSoftware
+		if b.tx != nil && b.tx.TxBy(offload.TxESPEncrypt) == offload.PerformSoftware {
+			b.espOut = c.ESP.Load(s.TxPort)
+		}
+		if b.espIn || len(b.espOut) > 0 || b.allowedBrought.Has(offload.TxESPEncrypt) {
+			b.sas = c.SAs.Load()
 		}
 	}
 }
@@ -496,19 +523,33 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 	grown, kept, toHW := !s.inPlace, 0, false
 	tracing := s.tracing
 	for _, m := range pkts {
+		sa, refused := s.espFor(m, b)
+		if refused {
+			continue
+		}
 		if !o.hasRequest(m) {
-			if grown {
+			switch {
+			case sa != nil:
+				// A policy's: the egress port enables encryption (or
+				// loadBurst would have left espOut empty).
+				s.espHold(m, sa)
+			case grown:
 				s.io.Send(m)
-			} else {
+			default:
 				pkts[kept] = m
 				kept++
 			}
 			continue
 		}
 		r := o.requestOf(m)
-		offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw, &o.batch)
+		hw := b.hw
+		if sa != nil {
+			// Encryption last: the device may do nothing after it.
+			hw = 0
+		}
+		offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, hw, &o.batch)
 		quirk := false
-		if b.quirks != 0 && o.batch.Refusal == offload.RefusalNone {
+		if sa == nil && b.quirks != 0 && o.batch.Refusal == offload.RefusalNone {
 			if back := b.quirks.Spoils(&o.batch, int(r.TSOSegsz), b.mtu, s.oddPiece(m)); b.hw&back != 0 {
 				offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw&^back, &o.batch)
 				s.cnt.Inc(int(TasksQuirk))
@@ -526,11 +567,17 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 				s.io.SendBurst(pkts[:kept])
 				grown = true
 			}
+			o.esp.sa = sa
 			s.segmentSW(m, &r, b)
+			o.esp.sa = nil
 			continue
 		}
 		if s.checksumSW(m, &r) {
 			toHW = true
+		}
+		if sa != nil {
+			s.espHold(m, sa)
+			continue
 		}
 		if grown {
 			s.io.Send(m)
@@ -543,6 +590,7 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 	if !grown {
 		s.io.SendRx(kept)
 	}
+	s.espFlush()
 }
 
 // oddPiece reports whether a piece of m's chain before the last holds an
@@ -699,6 +747,10 @@ func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
 			}
 			mb.SetL2L3L4(uint16(l.L2Len), uint16(sg.HdrLen-l.L2Len-int(l4)), l4)
 		}
+		if o.esp.sa != nil {
+			s.espHold(mb, o.esp.sa)
+			continue
+		}
 		s.io.Send(mb)
 	}
 	if s.tracing {
@@ -708,6 +760,9 @@ func (s *Stream) segmentSW(m *pmd.Mbuf, r *offload.Request, b *burstView) {
 	s.cnt.Inc(int(SegInputs))
 	s.cnt.Add(int(SegOutputs), uint64(n))
 	for _, st := range o.batch.Tasks() {
+		if st.Task == offload.TaskESPEncrypt {
+			continue // counted per segment, as each is encrypted
+		}
 		if st.Verdict == offload.Software {
 			s.cnt.Inc(int(SoftwareTask(st.Task)))
 		} else {

@@ -246,6 +246,9 @@ func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if brought {
 		pkts = s.validate(pkts, &b)
 	}
+	if b.espIn {
+		pkts = s.decrypt(pkts, &b)
+	}
 	if s.tracing {
 		s.traceUnnoted(Event{Stage: StageValidate, Outcome: OutNone}, false)
 	}
@@ -283,8 +286,8 @@ func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inP
 	if s.tracing {
 		s.traceEngine(e, pkts[:n])
 	}
-	if s.role != RoleRx && (brought || e.OwnRequests) {
-		if !s.off.finished {
+	if s.role != RoleRx && (brought || e.OwnRequests || len(b.espOut) > 0) {
+		if !s.off.finished || len(b.espOut) > 0 {
 			s.txTasks(pkts[:n], b, e.OwnRequests)
 			if s.tracing {
 				s.traceUnnoted(Event{Stage: StageTx, Outcome: OutNone}, true)
@@ -324,12 +327,16 @@ func (s *Stream) free(pkts []*pmd.Mbuf) {
 // RX half handed over.
 func (s *Stream) txHalf(e *Engine, pkts []*pmd.Mbuf) {
 	s.inPlace = true
-	if s.off == nil || !(s.off.cfg.Requests[s.RxPort] || e.OwnRequests) {
+	if s.off == nil {
 		s.io.SendRx(len(pkts))
 		return
 	}
 	var b burstView
 	s.loadBurst(&b)
+	if !(s.off.cfg.Requests[s.RxPort] || e.OwnRequests || len(b.espOut) > 0) {
+		s.io.SendRx(len(pkts))
+		return
+	}
 	s.txTasks(pkts, &b, e.OwnRequests)
 	if s.tracing {
 		s.traceUnnoted(Event{Stage: StageTx, Outcome: OutNone}, true)

@@ -339,6 +339,20 @@ func (m *Mbuf) SetFrame(n int) {
 	m.pktLen = uint32(n)
 }
 
+// SetSpan makes a single-segment mbuf's data Buf()[off:off+n]: an engine
+// that grew or shrank the frame in place inside the buffer (ESP) writes
+// the result back. It reports false, changing nothing, for a chain or a
+// span outside the buffer.
+func (m *Mbuf) SetSpan(off, n int) bool {
+	if m.next != nil || off < 0 || n < 0 || off+n > int(m.bufLen) {
+		return false
+	}
+	m.dataOff = uint16(off)
+	m.dataLen = uint16(n)
+	m.pktLen = uint32(n)
+	return true
+}
+
 // Room is the space a fresh mbuf has after the default headroom.
 func (m *Mbuf) Room() []byte { return m.Buf()[min(DefaultHeadroom, m.bufLen):] }
 
