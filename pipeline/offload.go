@@ -143,9 +143,9 @@ type burstView struct {
 	hw             offload.TxCaps
 	quirks         offload.Quirks // the TX device's
 	mtu            int
-	sas            *esp.Table       // the SA database, when ESP is on either side
-	espIn          bool             // decrypt ESP packets (the RX port enables it)
-	espOut         []ESPPolicy      // the TX port's outbound policies, when it enables encryption
+	sas            *esp.Table  // the SA database, when ESP is on either side
+	espIn          bool        // decrypt ESP packets (the RX port enables it)
+	espOut         []ESPPolicy // the TX port's outbound policies, when it enables encryption
 }
 
 func (s *Stream) loadBurst(b *burstView) {
