@@ -181,10 +181,14 @@ func (sa *SA) PrepareEncrypt(p *Packet, l2Len int, job *Job) Reason {
 	esp := buf[espOff : espOff+HeaderLen+ivLen]
 	be.PutUint32(esp[0:], sa.cfg.SPI)
 	be.PutUint32(esp[4:], uint32(seq))
+	// IVs (RFC 4106 §3.1: unique per key; RFC 3602 §2.3: unpredictable).
 	iv := esp[HeaderLen:]
-	be.PutUint64(iv, seq)
-	if !alg.AEAD() {
-		// CBC: encrypt (seq, SPI, 0) under the SA's IV key.
+	if alg.AEAD() {
+		// GCM: the sequence number, unique per SA, masked per SA.
+		be.PutUint64(iv, seq^sa.secrets.ivMask)
+	} else {
+		// CBC: (seq, SPI, 0) encrypted under the SA's IV key.
+		be.PutUint64(iv, seq)
 		be.PutUint32(iv[8:], sa.cfg.SPI)
 		be.PutUint32(iv[12:], 0)
 		sa.ivGen.Encrypt(iv, iv)

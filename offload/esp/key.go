@@ -1,6 +1,7 @@
 package esp
 
 import (
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -67,7 +68,7 @@ func (k Key) Bytes() []byte {
 }
 
 // Equal reports whether k and o hold the same bytes.
-func (k Key) Equal(o Key) bool { return string(k.Bytes()) == string(o.Bytes()) }
+func (k Key) Equal(o Key) bool { return subtle.ConstantTimeCompare(k.Bytes(), o.Bytes()) == 1 }
 
 // String implements fmt.Stringer.
 func (k Key) String() string { return Redacted }

@@ -40,6 +40,9 @@ type SA struct {
 type secrets struct {
 	salt    [SaltLen]byte
 	authKey []byte
+	// ivMask is XORed into GCM IVs (sequence numbers): SAs that share a
+	// key, as a hand-keyed pair often does, do not share nonces.
+	ivMask uint64
 }
 
 // newSA validates cfg and builds an SA's crypto state.
@@ -71,6 +74,11 @@ func newSA(cfg Config, index uint16) (*SA, error) {
 			return nil, fmt.Errorf("%w: spi %#x: %v", ErrConfig, cfg.SPI, err)
 		}
 		copy(sa.secrets.salt[:], key[cfg.Alg.KeyLen():])
+		var m [8]byte
+		if _, err := rand.Read(m[:]); err != nil {
+			return nil, fmt.Errorf("spi %#x: IV mask: %w", cfg.SPI, err)
+		}
+		sa.secrets.ivMask = be.Uint64(m[:])
 	} else {
 		sa.block = block
 		sa.secrets.authKey = cfg.AuthKey.Bytes()
