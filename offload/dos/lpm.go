@@ -114,15 +114,25 @@ func buildLPM4(ps []netip.Prefix, vals []uint32) (*lpm4, error) {
 	return t, nil
 }
 
-// lpm6 is IPv6 longest-prefix match as one hash table per prefix length
-// present, tried longest first: a lookup costs one masked hash probe per
-// distinct length (lists hold few: /32, /48, /56, /64, /128), memory is
-// linear in the prefixes.
+// lpm6 is IPv6 longest-prefix match by binary search on prefix lengths
+// (Waldvogel, Varghese, Turner, Plattner, "Scalable high speed IP routing
+// lookups", SIGCOMM 1997): one hash table per prefix length present,
+// searched like a sorted array of the lengths. A hit at a length means
+// "a longer match may exist": search the longer half; a miss: the
+// shorter half. For the search to find a prefix of length l, every
+// length where its path turns towards l holds a marker, the prefix cut
+// to that length. Each entry, prefix or marker, carries the value of the
+// best (longest) real prefix matching it, computed when the table is
+// built, so the search's last hit is the answer and it never backtracks.
+// A lookup costs ⌈log2(lengths+1)⌉ hash probes: 3 for a list of /32s,
+// /48s, /56s, /64s and /128s, 8 for every length; memory is linear in the
+// prefixes times the log of the lengths.
 type lpm6 struct {
-	lens []lpm6Len // longest first
+	lens []lpm6Len // ascending
 }
 
 type lpm6Len struct {
+	bits           int
 	hiMask, loMask uint64
 	mask           uint64 // slots-1
 	slots          []lpm6Slot
@@ -130,26 +140,38 @@ type lpm6Len struct {
 
 type lpm6Slot struct {
 	hi, lo uint64
-	val    uint32 // 0: empty
+	val    uint32 // the best real prefix matching this entry; 0: none
+	used   bool
 }
 
 func lpm6Hash(hi, lo uint64) uint64 { return mum(hi^0x243f6a8885a308d3, lo^0x13198a2e03707344) }
 
-func (t *lpm6) lookup(hi, lo uint64) uint32 {
-	for i := range t.lens {
-		l := &t.lens[i]
-		h, g := hi&l.hiMask, lo&l.loMask
-		for j := lpm6Hash(h, g) & l.mask; ; j = (j + 1) & l.mask {
-			s := &l.slots[j]
-			if s.val == 0 {
-				break
-			}
-			if s.hi == h && s.lo == g {
-				return s.val
-			}
+// find probes length l for the address's prefix of that length.
+func (l *lpm6Len) find(hi, lo uint64) (uint32, bool) {
+	h, g := hi&l.hiMask, lo&l.loMask
+	for j := lpm6Hash(h, g) & l.mask; ; j = (j + 1) & l.mask {
+		s := &l.slots[j]
+		if !s.used {
+			return 0, false
+		}
+		if s.hi == h && s.lo == g {
+			return s.val, true
 		}
 	}
-	return 0
+}
+
+func (t *lpm6) lookup(hi, lo uint64) uint32 {
+	best := uint32(0)
+	for l, h := 0, len(t.lens)-1; l <= h; {
+		mid := int(uint(l+h) >> 1)
+		if v, ok := t.lens[mid].find(hi, lo); ok {
+			best = v
+			l = mid + 1
+		} else {
+			h = mid - 1
+		}
+	}
+	return best
 }
 
 // prefixMasks are the masks of an IPv6 prefix length, as two halves.
@@ -166,29 +188,79 @@ func prefixMasks(n int) (hi, lo uint64) {
 }
 
 // buildLPM6 builds the table from prefixes sorted by length, shortest
-// first.
+// first, whose values are vals.
 func buildLPM6(ps []netip.Prefix, vals []uint32) *lpm6 {
+	type key struct{ hi, lo uint64 }
 	t := &lpm6{}
-	for i := 0; i < len(ps); {
-		n := ps[i].Bits()
-		j := i
-		for j < len(ps) && ps[j].Bits() == n {
-			j++
+	var real []map[key]uint32 // per length index: the prefixes
+	level := map[int]int{}    // length -> index
+	for _, p := range ps {
+		if _, ok := level[p.Bits()]; !ok {
+			level[p.Bits()] = len(t.lens)
+			l := lpm6Len{bits: p.Bits()}
+			l.hiMask, l.loMask = prefixMasks(p.Bits())
+			t.lens = append(t.lens, l)
+			real = append(real, map[key]uint32{})
 		}
-		size := 1 << bits.Len(uint(2*(j-i)-1)) // a power of two, at least twice the prefixes
-		l := lpm6Len{mask: uint64(size - 1), slots: make([]lpm6Slot, size)}
-		l.hiMask, l.loMask = prefixMasks(n)
-		for k := i; k < j; k++ {
-			b := ps[k].Addr().As16()
-			hi, lo := be.Uint64(b[:8]), be.Uint64(b[8:])
-			s := lpm6Hash(hi, lo) & l.mask
-			for l.slots[s].val != 0 {
+	}
+	cut := func(k key, li int) key { return key{k.hi & t.lens[li].hiMask, k.lo & t.lens[li].loMask} }
+	markers := make([]map[key]bool, len(t.lens))
+	for i := range markers {
+		markers[i] = map[key]bool{}
+	}
+	for i, p := range ps {
+		b := p.Addr().As16()
+		k := key{be.Uint64(b[:8]), be.Uint64(b[8:])}
+		target := level[p.Bits()]
+		real[target][k] = vals[i]
+		for l, h := 0, len(t.lens)-1; l <= h; {
+			mid := int(uint(l+h) >> 1)
+			if mid == target {
+				break
+			}
+			if target > mid {
+				markers[mid][cut(k, mid)] = true
+				l = mid + 1
+			} else {
+				h = mid - 1
+			}
+		}
+	}
+	// best is the longest real prefix holding k, at length index li or
+	// shorter.
+	best := func(k key, li int) uint32 {
+		for j := li; j >= 0; j-- {
+			if v, ok := real[j][cut(k, j)]; ok {
+				return v
+			}
+		}
+		return 0
+	}
+	for li := range t.lens {
+		l := &t.lens[li]
+		n := len(real[li])
+		for k := range markers[li] {
+			if _, ok := real[li][k]; !ok {
+				n++
+			}
+		}
+		size := 1 << bits.Len(uint(2*n-1)) // a power of two, at least twice the entries
+		l.mask, l.slots = uint64(size-1), make([]lpm6Slot, size)
+		put := func(k key, v uint32) {
+			s := lpm6Hash(k.hi, k.lo) & l.mask
+			for l.slots[s].used {
 				s = (s + 1) & l.mask
 			}
-			l.slots[s] = lpm6Slot{hi: hi, lo: lo, val: vals[k]}
+			l.slots[s] = lpm6Slot{hi: k.hi, lo: k.lo, val: v, used: true}
 		}
-		t.lens = append([]lpm6Len{l}, t.lens...)
-		i = j
+		for k, v := range real[li] {
+			put(k, v)
+		}
+		for k := range markers[li] {
+			if _, ok := real[li][k]; !ok {
+				put(k, best(k, li))
+			}
+		}
 	}
 	return t
 }
