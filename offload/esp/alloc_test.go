@@ -119,7 +119,7 @@ func BenchmarkDecrypt(b *testing.B) {
 				for range b.N {
 					copy(p.Buf[off:], sealed)
 					p.Off, p.Len = off, len(sealed)
-					in.replay.top = 0
+					in.replay.top.Store(0)
 					clear(in.replay.bits)
 					if why := tab.PrepareDecrypt(p, header.EthernetLen, &jobs[0]); why != OK {
 						b.Fatal(why)

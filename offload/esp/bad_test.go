@@ -37,8 +37,8 @@ func TestBadICV(t *testing.T) {
 				t.Errorf("%v: bit flipped at %d: %v, want %v", alg, at, why, BadICV)
 			}
 		}
-		if in.replay.top != 0 {
-			t.Errorf("%v: forged packets moved the window to %d", alg, in.replay.top)
+		if in.replay.top.Load() != 0 {
+			t.Errorf("%v: forged packets moved the window to %d", alg, in.replay.top.Load())
 		}
 		if why := decryptFrame(tab, f); why != OK {
 			t.Errorf("%v: the genuine packet after forgeries: %v", alg, why)
@@ -116,7 +116,7 @@ func TestESNWrap(t *testing.T) {
 	r, out, in := pair(t, AESCBC128SHA256, Tunnel, true, true)
 	const start = 1<<32 - 5
 	out.seq.Store(start)
-	in.replay.top = start
+	in.replay.top.Store(start)
 	frames := make(map[uint64][]byte)
 	for s := uint64(start + 1); s <= start+10; s++ {
 		p := inBuffer(frame(t, true, true, 40), 128, 64)
@@ -145,8 +145,8 @@ func TestESNWrap(t *testing.T) {
 			t.Errorf("seq %#x inferred as %#x", s.seq, j.Seq)
 		}
 	}
-	if in.replay.top != start+10 {
-		t.Errorf("top %#x", in.replay.top)
+	if in.replay.top.Load() != start+10 {
+		t.Errorf("top %#x", in.replay.top.Load())
 	}
 }
 

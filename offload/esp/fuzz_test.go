@@ -58,7 +58,7 @@ func FuzzDecap(f *testing.F) {
 		// Fresh sequence numbers and windows, as new SAs would have.
 		for _, sa := range tab.All(nil) {
 			sa.seq.Store(0)
-			sa.replay.top = 0
+			sa.replay.top.Store(0)
 			clear(sa.replay.bits)
 		}
 		l2 := 0

@@ -80,7 +80,7 @@ func TestInfer(t *testing.T) {
 	} {
 		var w window
 		w.init(W)
-		w.top = c.top
+		w.top.Store(c.top)
 		if got := w.infer(c.lo); got != c.want {
 			t.Errorf("top %#x lo %#x: %#x, want %#x", c.top, c.lo, got, c.want)
 		}

@@ -37,7 +37,7 @@ func roundTrip(t *testing.T, alg Algorithm, mode Mode, outer6, esn bool) {
 		// Both ends as if 2^32-3 packets had gone: the low 32 bits wrap
 		// on the way, and the high ones are not on the wire.
 		out.seq.Store(1<<32 - 3)
-		in.replay.top = 1<<32 - 3
+		in.replay.top.Store(1<<32 - 3)
 	}
 	var e GoEngine
 	seq := out.seq.Load()

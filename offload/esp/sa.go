@@ -120,14 +120,13 @@ func (sa *SA) ESN() bool { return sa.cfg.ESN }
 func (sa *SA) Config() Config { return sa.cfg }
 
 // Seq is, for an outbound SA, the last sequence number sent; for an
-// inbound one, the highest authenticated sequence number received. Read
-// from another goroutine than the owner's it is a snapshot (inbound: a
-// racy one, for show output only).
+// inbound one, the highest authenticated sequence number received. Any
+// goroutine may read it.
 func (sa *SA) Seq() uint64 {
 	if sa.cfg.Dir == Outbound {
 		return sa.seq.Load()
 	}
-	return sa.replay.top
+	return sa.replay.top.Load()
 }
 
 // Headroom is the most bytes PrepareEncrypt adds in front of a packet:

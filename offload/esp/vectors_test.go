@@ -175,7 +175,7 @@ func vectorPair(t *testing.T, cfg Config, seq uint64) (*Table, *SA, *SA) {
 		t.Fatal(err)
 	}
 	out.seq.Store(seq - 1) // the next packet gets seq
-	in.replay.top = seq - 1
+	in.replay.top.Store(seq - 1)
 	return r.Load(), out, in
 }
 
