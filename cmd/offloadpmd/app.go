@@ -278,6 +278,9 @@ func (a *app) setup() error {
 			return err
 		}
 	}
+	if err := a.installSAs(); err != nil {
+		return err
+	}
 	if !a.cfg.DisableLinkCheck && !a.cfg.DisableDeviceStart {
 		a.printf("Checking link statuses...\n")
 		if a.cfg.NoLSCInterrupt || a.cfg.TxFirst {

@@ -87,6 +87,12 @@ func init() {
 		{words: "show offload stats", help: "per task: done in software, passed to the device, refused; then refusals and drops by reason", run: cmdShowOffloadStats},
 		{words: "trace", args: "<packets>", help: "follow the next N received packets through every stage, with each task's decision; 0 cancels", run: cmdTrace},
 		{words: "monitor", args: "[<seconds>] [<count>]", help: "rates per port and per task, refreshed in place every N s (default 1) until Enter or COUNT refreshes", run: cmdMonitor},
+
+		{words: "sa add", args: saAddArgs, help: "add an IPsec SA; keys in hex as ip xfrm takes them (GCM: key then 4-byte salt), never shown", run: cmdSAAdd},
+		{words: "sa del", args: "<index>", help: "delete an SA (refused while an outbound policy uses it)", run: cmdSADel},
+		{words: "sa show", args: "[<index>]", help: "the SAs (keys redacted) and the outbound policies", run: cmdSAShow},
+		{words: "sa policy", args: "<port> <prefix>|any sa <index>", help: "encrypt packets leaving port for prefix with an outbound SA (first match wins)", run: cmdSAPolicy},
+		{words: "sa policy", args: "<port> clear", help: "remove a port's outbound policies", run: cmdSAPolicy},
 	}
 	for i := range commands {
 		commands[i].g = parseGrammar(commands[i].args)
@@ -141,7 +147,7 @@ func (a *app) exec(line string) error {
 	}
 	cs, args := lookupCommand(fields)
 	if cs == nil {
-		fmt.Fprintf(a.out, "Command not found: %q%s\n", line, a.suggest(fields))
+		fmt.Fprintf(a.out, "Command not found: %q%s\n", redactLine(line), a.suggest(fields))
 		return nil
 	}
 	c, err := a.resolve(cs, args)

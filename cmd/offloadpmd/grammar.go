@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,15 +19,19 @@ import (
 //	<port>          a placeholder (see placeholders)
 //	all|<port>      a word or a placeholder
 //	[retry]         an optional slot; optional slots come last
+//	{esn}           a keyword option, after the slots: in any order, each
+//	{ttl <ttl>}     at most once, alone or with one value
 //
 // Commands sharing their words (`show port <port> offload`, `show port
 // <port> rx_offload ...`) are variants: the first whose grammar accepts the
 // arguments runs.
 
-// slot is one argument position.
+// slot is one argument position, or a keyword option.
 type slot struct {
-	alts     []string // words and <placeholders>
+	alts     []string // words and <placeholders>; an option's keyword
 	optional bool
+	option   bool     // a {keyword [value]} option
+	value    []string // an option's value: words and <placeholders>; nil: a flag
 }
 
 // grammar is a command's parsed argument list.
@@ -34,7 +39,23 @@ type grammar []slot
 
 func parseGrammar(s string) grammar {
 	var g grammar
-	for _, tok := range strings.Fields(s) {
+	toks := strings.Fields(s)
+	for i := 0; i < len(toks); i++ {
+		tok := toks[i]
+		if strings.HasPrefix(tok, "{") {
+			group := []string{strings.TrimPrefix(tok, "{")}
+			for !strings.HasSuffix(group[len(group)-1], "}") && i+1 < len(toks) {
+				i++
+				group = append(group, toks[i])
+			}
+			group[len(group)-1] = strings.TrimSuffix(group[len(group)-1], "}")
+			sl := slot{alts: group[:1], optional: true, option: true}
+			if len(group) > 1 {
+				sl.value = strings.Split(group[1], "|")
+			}
+			g = append(g, sl)
+			continue
+		}
 		sl := slot{}
 		if strings.HasPrefix(tok, "[") && strings.HasSuffix(tok, "]") {
 			sl.optional = true
@@ -51,8 +72,35 @@ func (g grammar) arity() (lo, hi int) {
 		if !s.optional {
 			lo++
 		}
+		hi++
+		if s.value != nil {
+			hi++
+		}
 	}
-	return lo, len(g)
+	return lo, hi
+}
+
+// split separates the slots from the keyword options that follow them.
+func (g grammar) split() (slots, opts grammar) {
+	for i, s := range g {
+		if s.option {
+			return g[:i], g[i:]
+		}
+	}
+	return g, nil
+}
+
+// option finds the option whose keyword is w.
+func (g grammar) option(w string) int {
+	return slices.IndexFunc(g, func(s slot) bool { return s.alts[0] == w })
+}
+
+func (g grammar) keywords() []string {
+	k := make([]string, len(g))
+	for i, s := range g {
+		k[i] = s.alts[0]
+	}
+	return k
 }
 
 // placeholder checks a value and lists candidates for completion.
@@ -121,6 +169,7 @@ func init() {
 		"<rx_cap>": words("RX capability", func() []string { return offload.AllRxCaps().Names() }),
 		"<tx_cap>": words("TX capability", func() []string { return offload.AllTxCaps().Names() }),
 	}
+	maps.Copy(placeholders, saPlaceholders(number))
 }
 
 func portList(ids []uint16) string {
@@ -166,13 +215,19 @@ func (a *app) matchSlot(s slot, v string) error {
 // many arguments were accepted before it failed, which tells the closest
 // of several variants.
 func (a *app) match(g grammar, args []string) (depth int, err error) {
-	for i, v := range args[:min(len(args), len(g))] {
+	slots, opts := g.split()
+	for i, v := range args[:min(len(args), len(slots))] {
 		if err := a.matchSlot(g[i], v); err != nil {
 			return i, fmt.Errorf("argument %d: %w", i+1, err)
 		}
 	}
+	if len(opts) > 0 && len(args) > len(slots) {
+		if depth, err := a.matchOptions(opts, args, len(slots)); err != nil {
+			return depth, err
+		}
+	}
 	lo, hi := g.arity()
-	if len(args) < lo || len(args) > hi {
+	if len(args) < lo || len(opts) == 0 && len(args) > hi {
 		want := fmt.Sprintf("%d", lo)
 		if hi != lo {
 			want = fmt.Sprintf("%d to %d", lo, hi)
@@ -180,6 +235,80 @@ func (a *app) match(g grammar, args []string) (depth int, err error) {
 		return len(args), fmt.Errorf("%d argument%s given, %s expected", len(args), plural(len(args)), want)
 	}
 	return len(args), nil
+}
+
+// matchOptions checks args[from:] as keyword options.
+func (a *app) matchOptions(opts grammar, args []string, from int) (depth int, err error) {
+	used := make([]bool, len(opts))
+	for i := from; i < len(args); i++ {
+		k := opts.option(args[i])
+		if k < 0 {
+			names := opts.keywords()
+			if isHexWord(args[i]) {
+				// Perhaps a piece of a key typed with spaces: never echo it.
+				return i, fmt.Errorf("argument %d: a word of hex digits is not one of %s (a key is one word, without spaces)", i+1, strings.Join(names, ", "))
+			}
+			return i, fmt.Errorf("argument %d: %q is not one of %s%s", i+1, args[i], strings.Join(names, ", "), config.Suggest(args[i], names))
+		}
+		if used[k] {
+			return i, fmt.Errorf("argument %d: %s given twice", i+1, args[i])
+		}
+		used[k] = true
+		if opts[k].value == nil {
+			continue
+		}
+		if i+1 == len(args) {
+			return i + 1, fmt.Errorf("argument %d: %s needs a value: %s", i+1, args[i], strings.Join(opts[k].value, "|"))
+		}
+		i++
+		if err := a.matchSlot(slot{alts: opts[k].value}, args[i]); err != nil {
+			return i, fmt.Errorf("argument %d (%s): %w", i+1, args[i-1], err)
+		}
+	}
+	return len(args), nil
+}
+
+// isHexWord reports whether w is all hex digits (after a 0x), as a key or
+// a piece of one is.
+func isHexWord(w string) bool {
+	w = strings.TrimPrefix(strings.TrimPrefix(w, "0x"), "0X")
+	return w != "" && strings.Trim(w, "0123456789abcdefABCDEF:") == ""
+}
+
+// nextAlts is what may follow args in grammar g: the next slot's words
+// and placeholders, the value of an option just named, or the options not
+// yet given; nil when nothing may, or args do not match.
+func (a *app) nextAlts(g grammar, args []string) []string {
+	slots, opts := g.split()
+	for j, v := range args[:min(len(args), len(slots))] {
+		if a.matchSlot(slots[j], v) != nil {
+			return nil
+		}
+	}
+	if len(args) < len(slots) {
+		return slots[len(args)].alts
+	}
+	used := make([]bool, len(opts))
+	for i := len(slots); i < len(args); i++ {
+		k := opts.option(args[i])
+		if k < 0 {
+			return nil
+		}
+		used[k] = true
+		if opts[k].value != nil {
+			if i+1 == len(args) {
+				return opts[k].value
+			}
+			i++
+		}
+	}
+	var out []string
+	for k, o := range opts {
+		if !used[k] {
+			out = append(out, o.alts[0])
+		}
+	}
+	return out
 }
 
 func plural(n int) string {
@@ -211,22 +340,7 @@ func (a *app) candidates(typed []string) []string {
 			add(words[len(typed)])
 			continue
 		}
-		args := typed[len(words):]
-		g := c.grammar()
-		if len(args) >= len(g) {
-			continue
-		}
-		ok := true
-		for j, v := range args {
-			if a.matchSlot(g[j], v) != nil {
-				ok = false
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		for _, alt := range g[len(args)].alts {
+		for _, alt := range a.nextAlts(c.grammar(), typed[len(words):]) {
 			if p, isHolder := placeholders[alt]; isHolder {
 				if p.complete != nil {
 					for _, w := range p.complete(a) {

@@ -103,7 +103,12 @@ var everyCommand = []string{
 	"port config 0 rx_offload tcp_lro on", "port config 1 tx_offload ipv4_cksum on", "csum set udp sw 0", "csum show 0",
 	"tso set 1448 0", "tso show 1", "uso set 1400 0", "set port 0 gro on", "set port 1 gso on", "set gso segsz 1502",
 	"set gro flush 4", "start", "trace 2", "show offload stats", "show fwd stats all", "clear fwd stats all",
-	"monitor 1 1", "stop", "start tx_first 2", "stop", "port stop 1", "port start 1", "port close 1", "quit",
+	"monitor 1 1", "stop", "start tx_first 2", "stop",
+	"sa add 0 spi 0x1000 out tunnel aes128gcm16 enc 0x4c80cdefbb5d10da906ac73c3613a63411223344 src 10.0.0.1 dst 10.0.0.2 ttl 32",
+	"sa add 1 spi 0x1001 in transport aes256-sha256 enc 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff " +
+		"auth a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0 esn window 1024",
+	"sa policy 0 10.9.0.0/16 sa 0", "sa show", "sa show 0", "sa policy 0 clear", "sa del 0",
+	"port stop 1", "port start 1", "port close 1", "quit",
 }
 
 // TestEveryCommandRuns: each command's handler takes what its grammar
@@ -142,7 +147,8 @@ func TestEveryCommandRuns(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"GRO flush timeout set to 40µs", "TSO segment size for non-tunneled packets is 1448",
-		"USO segment size is 1400", "Port 1 is closed", "Bye..."} {
+		"USO segment size is 1400", "Port 1 is closed", "Bye...", "SA 0 added: sa 0 spi 0x00001000 out tunnel aes128gcm16",
+		"Port 0: packets to 10.9.0.0/16 leave encrypted with SA 0", "Enc key:        [redacted] (20 bytes)", "SA 0 deleted"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q", want)
 		}

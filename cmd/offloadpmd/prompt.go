@@ -79,7 +79,7 @@ func (p *linerPrompter) prompt(s string) (string, error) {
 		return "", io.EOF // Ctrl-C at the prompt: quit, as testpmd's SIGINT
 	}
 	if err == nil && line != "" {
-		p.ln.AppendHistory(line)
+		p.ln.AppendHistory(redactLine(line)) // no key in the history file
 	}
 	return line, err
 }
