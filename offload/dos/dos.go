@@ -180,9 +180,10 @@ type Stats struct {
 	// Established counts handshakes that made (or kept) a source
 	// established.
 	Established uint64
-	// SourceEvictions, FlowEvictions and FragmentEvictions count entries
-	// taken over for a newcomer while still live; FlowsExpired counts
-	// flows removed for their timeout.
+	// SourceEvictions counts source entries given to a newcomer (its set
+	// was full); FlowEvictions and FragmentEvictions count flows and
+	// datagrams given up for a newcomer before their timeout; FlowsExpired
+	// counts flows removed for their timeout.
 	SourceEvictions   uint64
 	FlowEvictions     uint64
 	FlowsExpired      uint64

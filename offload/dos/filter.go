@@ -196,8 +196,11 @@ func (c *Control) Match(a netip.Addr) (Action, netip.Prefix, bool) {
 //
 // The tables are sized by Config.Sources, Flows and Fragments and never
 // grow. The source table keeps sources that send more than one packet a
-// second and established ones over one-packet sources (see sourceTable);
-// SYNs dropped by the budget make no entry at all. Connection counts are
+// second and established ones over one-packet sources (see sourceTable).
+// A source gets an entry only when it has something to count: SYNs the
+// budget drops make none, nor do packets of a class without a limit when
+// Total has none (with the defaults, UDP and TCP segments other than SYN;
+// an ACK that completes a handshake makes one). Connection counts are
 // per source entry: an entry evicted forgets its counts (the limit then
 // errs on the lenient side), and a connection the client closes with FIN
 // or RST stops counting at once.
@@ -524,21 +527,26 @@ func (f *Filter) judge(p *policy, b []byte, pktLen int, now int64) Reason {
 	si := f.src.find(fp)
 	established := si >= 0 && f.src.ents[si].estUntil > now
 	needBudget := syn && p.budget && !established
+	limited := class != classOther && p.interval[class] > 0
 	if si < 0 {
 		if needBudget && f.budgetTAT-now > p.budgetTau {
 			// No entry for what the budget refuses: a spoofed SYN flood
 			// does not churn the table.
 			return f.drop(ReasonSYNBudget)
 		}
-		var evicted bool
-		si, evicted = f.src.insert(fp, now)
-		if evicted {
-			f.stats.SourceEvictions++
+		if !syn && !limited && p.interval[classTotal] == 0 {
+			// Nothing to count: no entry either (a segment that
+			// completes a handshake makes one in trackSegment).
+			if p.track && t != nil {
+				f.trackSegment(p, -1, fp, false, &k, t, flags, sport, dport, v6, now)
+			}
+			return f.pass()
 		}
+		si = f.newSource(fp, now)
 	}
 	s := &f.src.ents[si]
 	s.touch(now)
-	if class != classOther && p.interval[class] > 0 && s.tat[class]-now > p.tau[class] {
+	if limited && s.tat[class]-now > p.tau[class] {
 		return f.drop(ReasonRateSYN + Reason(class-classSYN))
 	}
 	if p.interval[classTotal] > 0 && s.tat[classTotal]-now > p.tau[classTotal] {
@@ -561,7 +569,7 @@ func (f *Filter) judge(p *policy, b []byte, pktLen int, now int64) Reason {
 	}
 
 	// The packet passes: charge the buckets.
-	if class != classOther && p.interval[class] > 0 {
+	if limited {
 		charge(&s.tat[class], now, p.interval[class])
 	}
 	if p.interval[classTotal] > 0 {
@@ -574,10 +582,19 @@ func (f *Filter) judge(p *policy, b []byte, pktLen int, now int64) Reason {
 		if syn {
 			f.trackSYN(p, fi, si, &k, t, sport, dport, v6, now)
 		} else {
-			f.trackSegment(p, si, established, &k, t, flags, sport, dport, v6, now)
+			f.trackSegment(p, si, fp, established, &k, t, flags, sport, dport, v6, now)
 		}
 	}
 	return f.pass()
+}
+
+// newSource makes source fp's entry.
+func (f *Filter) newSource(fp uint64, now int64) int32 {
+	si, evicted := f.src.insert(fp, now)
+	if evicted {
+		f.stats.SourceEvictions++
+	}
+	return si
 }
 
 // charge takes one token from a GCRA bucket.
@@ -632,17 +649,20 @@ func (f *Filter) removeFlow(i int32) {
 	f.flows.used--
 }
 
-// trackSegment follows a TCP segment other than a SYN from source si:
-// the ACK that completes a handshake, a SYN-ACK (the server's side), the
-// client's FIN or RST, and the refresh of a counted connection.
-func (f *Filter) trackSegment(p *policy, si int32, established bool, k *addrs, t header.TCP, flags uint8, sport, dport uint16, v6 bool, now int64) {
+// trackSegment follows a TCP segment other than a SYN from source si
+// (fingerprint fp; -1 if it has no entry): the ACK that completes a
+// handshake, a SYN-ACK (the server's side), the client's FIN or RST, and
+// the refresh of a counted connection.
+func (f *Filter) trackSegment(p *policy, si int32, fp uint64, established bool, k *addrs, t header.TCP, flags uint8, sport, dport uint16, v6 bool, now int64) {
 	if flags&(header.TCPFlagSYN|header.TCPFlagACK) == header.TCPFlagSYN|header.TCPFlagACK {
 		f.learnSynAck(k, t, v6)
 		return
 	}
-	s := &f.src.ents[si]
-	if established && s.halfOpen == 0 && (!p.connLimits || s.conns == 0) {
-		return // nothing to prove, nothing counted to refresh
+	if established {
+		s := &f.src.ents[si]
+		if s.halfOpen == 0 && (!p.connLimits || s.conns == 0) {
+			return // nothing to prove, nothing counted to refresh
+		}
 	}
 	fi := f.flows.find(flowHash(f.seed, k, sport, dport, v6))
 	if fi < 0 {
@@ -671,6 +691,11 @@ func (f *Filter) trackSegment(p *policy, si int32, established bool, k *addrs, t
 		return
 	}
 	// The handshake is complete.
+	if si < 0 {
+		si = f.newSource(fp, now)
+		f.src.ents[si].touch(now)
+	}
+	s := &f.src.ents[si]
 	f.stats.Established++
 	s.estUntil = now + p.estTTL
 	if e.src == si && e.srcGen == s.gen {

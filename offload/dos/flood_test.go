@@ -201,6 +201,7 @@ func TestHeavyHittersSurviveSpray(t *testing.T) {
 	cfg.Seed = 9
 	cfg.Sources = 256 // 32 sets of 8
 	cfg.SYN = Rate{Rate: 100, Burst: 100}
+	cfg.UDP = Rate{Rate: 1000, Burst: 1000} // so that each spray packet needs an entry
 	_, f := newTestFilter(t, cfg)
 	good := conn{c: "203.0.113.7", s: "198.51.100.1", cport: 1000, sport: 443, isn: 5, sisn: 6}
 	judge(t, f, good.syn(t), 0, ReasonNone)

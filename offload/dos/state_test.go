@@ -328,3 +328,30 @@ func mixedPackets(t testing.TB) [][]byte {
 	)
 	return ps
 }
+
+// TestEstablishAfterEviction: the client's source entry is evicted
+// between its SYN and its ACK; the ACK still establishes it, and its
+// connection is counted in the new entry.
+func TestEstablishAfterEviction(t *testing.T) {
+	cfg := testConfig()
+	cfg.Sources = 8 // one set
+	cfg.MaxConnections = 1
+	_, f := newTestFilter(t, cfg)
+	k := conn{c: "192.0.2.1", s: "198.51.100.1", cport: 1000, sport: 80, isn: 10, sisn: 20}
+	judge(t, f, k.syn(t), 0, ReasonNone)
+	for i := range 8 { // eight sources heavier than the client
+		other := conn{c: "198.18.0." + itoa(i+1), s: "198.51.100.1", cport: 1, sport: 80}
+		judge(t, f, other.syn(t), ms(1), ReasonNone)
+		judge(t, f, other.syn(t), ms(1), ReasonNone) // a retransmission
+	}
+	if f.Stats().SourceEvictions != 1 {
+		t.Fatalf("evictions %d, want 1", f.Stats().SourceEvictions)
+	}
+	judge(t, f, k.ack(t, 0, 0, 0), ms(2), ReasonNone)
+	if !k.established(f, ms(2)) {
+		t.Fatal("not established after its entry was evicted")
+	}
+	k2 := k
+	k2.cport++
+	judge(t, f, k2.syn(t), ms(3), ReasonConnLimit)
+}
