@@ -105,6 +105,11 @@ func vlanTCI(v uint32) uint16 { return uint16(v>>4&0x0fff) | uint16(v&0xf)<<12 }
 // dimensions the trees cut on; the other fields are read only for rules
 // that match on them. A Key is 96 bytes, so that in an array every Tuple
 // lies in one cache line.
+//
+// FromFrame and SetIPv4 fill keys as the classifier expects them; a key
+// built by hand must keep the same invariants: every Tuple value within
+// its dimension's width, an ICMP type and code below 256, DimSrc and
+// DimDst of an IPv6 packet the top halves of Src6[0] and Dst6[0].
 type Key struct {
 	// Tuple is indexed by Dim.
 	Tuple [NumDims]uint32

@@ -506,7 +506,7 @@ func (p *parser) pattern(pat *Pattern) error {
 			pat.L4 = l4Proto(t)
 			for _, pf := range []Field{IPv4Proto, IPv6Proto} {
 				if c := pat.Conds[pf]; !c.IsAny() && !c.Match(uint64(pat.L4)) {
-					return p.errAt(start, fmt.Sprintf("item %s contradicts %s (protocol %d)", w, pf, pat.L4), nil, "")
+					return p.errAt(start, fmt.Sprintf("item %s (protocol %d) contradicts %s %d", w, pat.L4, pf, c.Lo), nil, "")
 				}
 			}
 		}
