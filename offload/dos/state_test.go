@@ -355,3 +355,41 @@ func TestEstablishAfterEviction(t *testing.T) {
 	k2.cport++
 	judge(t, f, k2.syn(t), ms(3), ReasonConnLimit)
 }
+
+// TestConcurrentUpdate: the control plane updates the rules while a
+// Filter judges (run with -race).
+func TestConcurrentUpdate(t *testing.T) {
+	cfg := testConfig()
+	ctl, f := newTestFilter(t, cfg)
+	pkts := mixedPackets(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			c := cfg
+			c.SYN.Rate = uint64(1 + i)
+			c.IPv4PrefixLen = 24 + i%2
+			if i%10 == 0 {
+				c.Block = []string{"192.0.2.0/24"}
+			}
+			if err := ctl.Update(c); err != nil {
+				t.Error(err)
+				return
+			}
+			if i%50 == 0 {
+				ctl.ResetState()
+			}
+			_ = ctl.Config()
+		}
+	}()
+	v := make([]Reason, len(pkts))
+	for now := int64(0); ; now += 1000 {
+		f.JudgeBurst(pkts, nil, now, v)
+		select {
+		case <-done:
+			checkSum(t, f.Stats())
+			return
+		default:
+		}
+	}
+}
