@@ -462,10 +462,12 @@ func (f *Filter) judge(p *policy, b []byte, pktLen int, now int64) Reason {
 	proto := l.L4Proto
 	if l.L4Len > 0 {
 		l4 := b[l.L4Off():]
-		sport, dport = be.Uint16(l4[0:2]), be.Uint16(l4[2:4]) // TCP and UDP alike
-		if proto == header.ProtoTCP {
+		if proto == header.ProtoUDP {
+			u := header.UDP(l4)
+			sport, dport = u.SrcPort(), u.DstPort()
+		} else { // TCP: L4Len is 0 for other protocols
 			t = header.TCP(l4)
-			flags = t.Flags()
+			sport, dport, flags = t.SrcPort(), t.DstPort(), t.Flags()
 			if p.tcpFlags {
 				if r := tcpFlagsReason(flags); r != ReasonNone {
 					return f.drop(r)
