@@ -72,6 +72,9 @@ const (
 	ESPEncrypted
 	ESPDecrypted
 	ESPMultiSegment
+	// ESP crypto jobs run on a crypto device and in Go.
+	ESPCryptodevJobs
+	ESPGoJobs
 
 	numFixed
 )
@@ -109,6 +112,8 @@ var fixedNames = [numFixed]string{
 	ESPEncrypted:        "esp-encrypted",
 	ESPDecrypted:        "esp-decrypted",
 	ESPMultiSegment:     "esp-multi-segment",
+	ESPCryptodevJobs:    "esp-cryptodev-jobs",
+	ESPGoJobs:           "esp-go-jobs",
 }
 
 // Ranges: the counter for reason r of a kind is base + r.

@@ -94,6 +94,7 @@ const espQueueMax = 2 * pmd.BurstMax
 // espState is a stream's ESP working set, allocated with the stream.
 type espState struct {
 	engine esp.GoEngine
+	dev    *espDev // crypto devices, when the forwarder has them (Offload.Crypto)
 	jobs   []esp.Job
 	mbufs  []*pmd.Mbuf
 	views  [][]byte
@@ -172,7 +173,7 @@ func (s *Stream) decrypt(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
 		e.views = append(e.views, p.Bytes())
 	}
 	if len(e.jobs) > 0 {
-		e.engine.Process(e.jobs, e.views)
+		s.espProcess()
 	}
 	kept := 0
 	for i, m := range pkts {
@@ -265,7 +266,7 @@ func (s *Stream) espFlush() {
 	if len(e.jobs) == 0 {
 		return
 	}
-	e.engine.Process(e.jobs, e.views)
+	s.espProcess()
 	for i, m := range e.mbufs {
 		if why := esp.FinishEncrypt(&e.jobs[i]); why != esp.OK {
 			s.dropCounted(m, ESPDropped(why))

@@ -68,8 +68,20 @@ func TestESPPolicyEncrypts(t *testing.T) {
 	}
 }
 
+// espDevices, when set, gives the rig crypto devices.
+var espDevices func(t *testing.T) *ESPCrypto
+
+func useDevices(t *testing.T, r *e2eRig) {
+	if espDevices != nil {
+		r.off.Crypto = espDevices(t)
+	}
+}
+
+func r0Workers(t *testing.T) []uint { return newRig(t, 64).eal.Workers() }
+
 func testESPPolicyEncrypts(t *testing.T, alg esp.Algorithm, mode esp.Mode) {
 	r := newRig(t, 4096)
+	useDevices(t, r)
 	a, aRx, _ := ringPort(t, "espa", r.pool)
 	b, _, bTx := ringPort(t, "espb", r.pool)
 	r.publish(a, offload.Change{EnableTx: offload.TxTCPTSO | offload.TxIPv4Cksum | offload.TxTCPCksum})
@@ -108,6 +120,7 @@ func testESPPolicyEncrypts(t *testing.T, alg esp.Algorithm, mode esp.Mode) {
 	if st.Counters[ESPEncrypted] != want || st.Counters[SoftwareTask(offload.TaskESPEncrypt)] != want || st.Dropped() != 0 {
 		t.Errorf("counters: %s", st.nonZero())
 	}
+	checkEngine(t, r, st, want)
 	tcpPayload := 0
 	for i, fr := range frames {
 		pk := gopacket.NewPacket(fr, layers.LayerTypeEthernet, gopacket.Default)
@@ -153,6 +166,7 @@ func TestESPDecrypts(t *testing.T) {
 
 func testESPDecrypts(t *testing.T, alg esp.Algorithm, mode esp.Mode) {
 	r := newRig(t, 4096)
+	useDevices(t, r)
 	a, aRx, _ := ringPort(t, "espc", r.pool)
 	b, _, bTx := ringPort(t, "espd", r.pool)
 	r.publish(a, offload.Change{EnableRx: offload.RxESPDecrypt})
@@ -215,6 +229,7 @@ func testESPDecrypts(t *testing.T, alg esp.Algorithm, mode esp.Mode) {
 		}
 	}
 	st := total(f)
+	checkEngine(t, r, st, 6) // four good, one tampered, and the replay in the same burst (caught after the crypto, when the window moves)
 	for c, n := range map[Counter]uint64{
 		ESPDecrypted: 4, ESPDropped(esp.BadICV): 1, ESPDropped(esp.ReplayDuplicate): 1, ESPDropped(esp.UnknownSPI): 1,
 	} {
@@ -227,4 +242,56 @@ func testESPDecrypts(t *testing.T, alg esp.Algorithm, mode esp.Mode) {
 func sinkCount(s *e2eSink) int {
 	n, _ := s.seen()
 	return n
+}
+
+// espCrypto opens the ipsec_mb crypto devices for the test (skipping
+// where the driver is absent) with a queue pair per lcore id.
+func espCrypto(t *testing.T) *ESPCrypto {
+	t.Helper()
+	for _, drv := range []string{"crypto_aesni_gcm", "crypto_aesni_mb"} {
+		if !pmd.CryptoDriverLoaded(drv) {
+			t.Skipf("the %s driver is not loaded here (librte_crypto_ipsec_mb)", drv)
+		}
+	}
+	qps := 0
+	for _, w := range r0Workers(t) {
+		qps = max(qps, int(w)+1)
+	}
+	gcm, err := pmd.OpenCryptoVdev(pmd.CryptoDevConfig{Name: "crypto_aesni_gcm_esptest", QueuePairs: qps, Sessions: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cbc, err := pmd.OpenCryptoVdev(pmd.CryptoDevConfig{Name: "crypto_aesni_mb_esptest", QueuePairs: qps, Sessions: 64})
+	if err != nil {
+		_ = gcm.Close()
+		t.Fatal(err)
+	}
+	c := &ESPCrypto{GCM: gcm, CBC: cbc}
+	t.Cleanup(func() {
+		c.Close()
+		_ = gcm.Close()
+		_ = cbc.Close()
+	})
+	return c
+}
+
+// TestESPCryptodev runs both ESP tests with the crypto on DPDK's ipsec_mb
+// devices instead of Go: the outputs, checked by Go's crypto, must be
+// the same.
+func TestESPCryptodev(t *testing.T) {
+	espDevices = espCrypto
+	defer func() { espDevices = nil }()
+	t.Run("encrypt", TestESPPolicyEncrypts)
+	t.Run("decrypt", TestESPDecrypts)
+}
+
+// checkEngine checks that n crypto jobs ran on the devices when the rig
+// has them, in Go otherwise.
+func checkEngine(t *testing.T, r *e2eRig, st Stats, n uint64) {
+	t.Helper()
+	dev, goJobs := st.Counters[ESPCryptodevJobs], st.Counters[ESPGoJobs]
+	if r.off.Crypto != nil && (dev != n || goJobs != 0) || r.off.Crypto == nil && (goJobs != n || dev != 0) {
+		t.Errorf("%d jobs on crypto devices, %d in Go; want %d on %s (errors %v)", dev, goJobs, n,
+			map[bool]string{true: "devices", false: "Go"}[r.off.Crypto != nil], r.off.Crypto.errors())
+	}
 }

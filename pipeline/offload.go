@@ -46,6 +46,8 @@ type Offload struct {
 	SAs   *esp.Registry
 	ESP   *ESPPolicies
 	ESPSA pmd.Dynfield
+	// Crypto, if set, runs ESP's crypto on DPDK crypto devices.
+	Crypto *ESPCrypto
 
 	csum csumPorts // the csum engine's per-port settings
 }

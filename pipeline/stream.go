@@ -138,6 +138,9 @@ func NewStream(id int, spec StreamSpec, e *Engine, pool *pmd.Mempool, off *Offlo
 
 // Close frees the stream, flushing what it still holds.
 func (s *Stream) Close() {
+	if s.off != nil && s.off.esp.dev != nil {
+		s.off.esp.dev.close()
+	}
 	s.io.Close()
 	s.cnt.Free()
 	if s.ring != nil {

@@ -1,0 +1,226 @@
+package pipeline
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/offloadpmd/offloadpmd/offload/esp"
+	"github.com/offloadpmd/offloadpmd/pmd"
+)
+
+// ESPCrypto is the DPDK crypto devices ESP's crypto runs on instead of
+// Go's: GCM SAs on GCM, CBC + HMAC-SHA-256 SAs on CBC (either may be nil:
+// that suite stays in Go). A device needs a queue pair for every lcore
+// that forwards (the pair is the lcore id), so open it with QueuePairs
+// above the highest worker lcore id.
+//
+// One SA of CBC with ESN stays in Go too: a cryptodev authenticates one
+// contiguous region, and ESN's high sequence bits are authenticated
+// without being sent.
+type ESPCrypto struct {
+	GCM, CBC *pmd.CryptoDev
+
+	mu   sync.Mutex
+	sess map[espSessKey]*pmd.CryptoSession
+	errs map[*esp.SA]error
+}
+
+type espSessKey struct {
+	sa  *esp.SA
+	dev *pmd.CryptoDev
+}
+
+// device is the device that does sa's crypto, or nil for Go.
+func (c *ESPCrypto) device(sa *esp.SA) *pmd.CryptoDev {
+	if c == nil {
+		return nil
+	}
+	if sa.Alg().AEAD() {
+		return c.GCM
+	}
+	if sa.ESN() {
+		return nil
+	}
+	return c.CBC
+}
+
+// session returns dev's session for sa, making it on the SA's first
+// packet (once; an SA the device refuses is done in Go from then on).
+func (c *ESPCrypto) session(dev *pmd.CryptoDev, sa *esp.SA) *pmd.CryptoSession {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := espSessKey{sa, dev}
+	if s, ok := c.sess[k]; ok {
+		return s
+	}
+	if _, failed := c.errs[sa]; failed {
+		return nil
+	}
+	if c.sess == nil {
+		c.sess, c.errs = map[espSessKey]*pmd.CryptoSession{}, map[*esp.SA]error{}
+	}
+	s, err := dev.NewSession(sessionConfig(sa))
+	if err != nil {
+		c.errs[sa] = fmt.Errorf("SA %d on %s: %w", sa.Index(), dev.Name(), err)
+		return nil
+	}
+	c.sess[k] = s
+	return s
+}
+
+// Errors lists the SAs a device refused (done in Go instead).
+func (c *ESPCrypto) Errors() []error { return c.errors() }
+
+func (c *ESPCrypto) errors() []error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []error
+	for _, e := range c.errs {
+		out = append(out, e)
+	}
+	return out
+}
+
+// Close frees the sessions (the devices are the caller's).
+func (c *ESPCrypto) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, s := range c.sess {
+		s.Close()
+		delete(c.sess, k)
+	}
+}
+
+func sessionConfig(sa *esp.SA) pmd.SessionConfig {
+	cfg := sa.Config()
+	dir := pmd.Encrypt
+	if cfg.Dir == esp.Inbound {
+		dir = pmd.Decrypt
+	}
+	enc := cfg.EncKey.Bytes()
+	if cfg.Alg.AEAD() {
+		aad := 8
+		if cfg.ESN {
+			aad = 12
+		}
+		return pmd.SessionConfig{Algo: pmd.AESGCM, Dir: dir, Key: enc[:cfg.Alg.KeyLen()], AADLen: aad}
+	}
+	return pmd.SessionConfig{Algo: pmd.AESCBCHMACSHA256, Dir: dir, Key: enc, AuthKey: cfg.AuthKey.Bytes()}
+}
+
+// espDev is one stream's use of the devices: a burst on its lcore's
+// queue pair of each, made on first use.
+type espDev struct {
+	c        *ESPCrypto
+	qp       int
+	gcm, cbc *pmd.CryptoBurst
+	gcmIdx   [espQueueMax]int16 // a device job's ESP job
+	cbcIdx   [espQueueMax]int16
+	failed   bool // a burst could not be made: Go from then on
+}
+
+func (d *espDev) burst(dev *pmd.CryptoDev) *pmd.CryptoBurst {
+	b := &d.gcm
+	if dev == d.c.CBC && dev != d.c.GCM {
+		b = &d.cbc
+	}
+	if *b == nil && !d.failed {
+		nb, err := dev.NewBurst(d.qp)
+		if err != nil {
+			d.failed = true
+			return nil
+		}
+		*b = nb
+	}
+	return *b
+}
+
+// close frees the stream's bursts, so the next forwarder's streams can
+// have the queue pairs.
+func (d *espDev) close() {
+	for _, b := range []**pmd.CryptoBurst{&d.gcm, &d.cbc} {
+		if *b != nil {
+			(*b).Close()
+			*b = nil
+		}
+	}
+}
+
+// espProcess does the jobs' crypto: those of SAs a device takes in one run
+// per device, the others in Go.
+func (s *Stream) espProcess() {
+	e := s.off.esp
+	if e.dev == nil && s.off.cfg.Crypto != nil {
+		// On the stream's lcore: its id is its queue pair.
+		e.dev = &espDev{c: s.off.cfg.Crypto, qp: int(pmd.LcoreID())}
+	}
+	d := e.dev
+	if d == nil {
+		e.engine.Process(e.jobs, e.views)
+		s.cnt.Add(int(ESPGoJobs), uint64(len(e.jobs)))
+		return
+	}
+	var nGCM, nCBC int
+	for i := range e.jobs {
+		j := &e.jobs[i]
+		dev := d.c.device(j.SA)
+		var b *pmd.CryptoBurst
+		var sess *pmd.CryptoSession
+		if dev != nil {
+			b = d.burst(dev)
+			sess = d.c.session(dev, j.SA)
+		}
+		if b == nil || sess == nil {
+			e.engine.Process(e.jobs[i:i+1], e.views[i:i+1])
+			s.cnt.Inc(int(ESPGoJobs))
+			continue
+		}
+		var cj *pmd.CryptoJob
+		if b == d.gcm {
+			cj = &b.Jobs()[nGCM]
+			d.gcmIdx[nGCM] = int16(i)
+			nGCM++
+		} else {
+			cj = &b.Jobs()[nCBC]
+			d.cbcIdx[nCBC] = int16(i)
+			nCBC++
+		}
+		cj.SetSession(sess)
+		cj.Pkt = e.mbufs[i]
+		cj.DataOff, cj.DataLen = uint32(j.CipherOff), uint32(j.CipherLen)
+		cj.DigestOff = uint32(j.ICVOff)
+		if j.SA.Alg().AEAD() {
+			copy(cj.IV[:], j.Nonce[:])
+			copy(cj.AAD[:], j.AAD[:j.AADLen])
+		} else {
+			cj.AuthOff, cj.AuthLen = uint32(j.AuthOff), uint32(j.AuthLen)
+			copy(cj.IV[:], e.views[i][j.IVOff:j.IVOff+16])
+		}
+	}
+	s.cnt.Add(int(ESPCryptodevJobs), uint64(nGCM+nCBC))
+	if nGCM > 0 {
+		d.gcm.Run(nGCM)
+		espStatus(e.jobs, d.gcm.Jobs()[:nGCM], d.gcmIdx[:nGCM])
+	}
+	if nCBC > 0 {
+		d.cbc.Run(nCBC)
+		espStatus(e.jobs, d.cbc.Jobs()[:nCBC], d.cbcIdx[:nCBC])
+	}
+}
+
+func espStatus(jobs []esp.Job, done []pmd.CryptoJob, idx []int16) {
+	for k := range done {
+		j := &jobs[idx[k]]
+		switch done[k].Status() {
+		case pmd.CryptoOK:
+			j.Status = esp.OK
+		case pmd.CryptoAuthFailed:
+			j.Status = esp.BadICV
+		default:
+			j.Status = esp.EngineError
+		}
+	}
+}
