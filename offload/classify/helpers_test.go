@@ -3,6 +3,7 @@ package classify
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +107,13 @@ func aclData(tb testing.TB, n int) aclSet {
 	s := aclSet{rules, keys}
 	aclCache.Store(n, s)
 	return s
+}
+
+// newFuzzRand is a random source seeded by s.
+func newFuzzRand(s string) *rand.Rand {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return rand.New(rand.NewPCG(h, uint64(len(s))))
 }
