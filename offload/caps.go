@@ -120,13 +120,13 @@ var txCapNames = map[TxCaps]string{
 }
 
 // What offloadpmd's own engines perform. A capability is listed only once
-// its engine exists; digests, classification and the DoS filter come
-// with their issues.
+// its engine exists; classification and the DoS filter come with their
+// issues.
 const (
 	SoftwareRx = RxIPv4Cksum | RxUDPCksum | RxTCPCksum | RxTCPLRO | RxUDPGRO | RxIPv4Reassembly | RxIPv6Reassembly |
-		RxESPDecrypt
+		RxESPDecrypt | RxDigestVerify
 	SoftwareTx = TxIPv4Cksum | TxUDPCksum | TxTCPCksum | TxTCPTSO | TxUDPTSO | TxMultiSegs |
-		TxTCPTSO6 | TxUDPTSO6 | TxUFO | TxESPEncrypt
+		TxTCPTSO6 | TxUDPTSO6 | TxUFO | TxESPEncrypt | TxDigest
 )
 
 func capNames[T ~uint64](set T, names map[T]string) []string {

@@ -25,13 +25,18 @@ type Request struct {
 	// (virtio's NEEDS_CSUM), rather than anything; the checksum task then
 	// completes it instead of computing it from scratch.
 	Partial bool
+	// Digest: compute a message digest of the L4 payload (the digest
+	// dynamic flag). Where it goes (appended or beside the packet) and
+	// which digest are the TX path's business, not the decoder's.
+	Digest bool
 }
 
 // Task is one piece of work a packet asks for.
 type Task uint8
 
-// Tasks, in the order the TX path performs them (DESIGN.md §3: encrypt and
-// digest, then segmentation, then checksums).
+// Tasks. A batch lists a packet's tasks in the order the TX path performs
+// them: segmentation or the digest (never both), then checksums (which
+// cover an appended digest), then encryption, last.
 const (
 	TaskNone Task = iota
 	TaskESPEncrypt
@@ -115,6 +120,11 @@ const (
 	RefVirtioGSOMismatch     // gso_type disagrees with the frame
 	RefVirtioUSONeedsCsum    // UDP_L4 without NEEDS_CSUM
 	RefVirtioTooManySegments // UDP_L4 beyond 64 segments
+	// RefDigestSegmentation: a digest and a segmentation asked together.
+	// A digest covers one packet's payload: of the whole, no receiver
+	// could check it against any one segment; of each segment, it would
+	// bind the segmentation to software. The sender segments first.
+	RefDigestSegmentation
 	numRefusals
 )
 
@@ -150,6 +160,7 @@ var refusalNames = [numRefusals]string{
 	RefVirtioGSOMismatch:     "virtio-gso-mismatch",
 	RefVirtioUSONeedsCsum:    "virtio-uso-needs-csum",
 	RefVirtioTooManySegments: "virtio-too-many-segments",
+	RefDigestSegmentation:    "digest-with-segmentation",
 }
 
 func (r Refusal) String() string {
@@ -266,7 +277,7 @@ func Decode(r *Request, frame []byte, pktLen int, mtu int, allowed, hw TxCaps, b
 	*b = Batch{}
 	f := r.OlFlags
 	seg := f&(OlTxTCPSeg|OlTxUDPSeg) != 0 || r.UFO
-	if f&OlTxOffloadMask == 0 && !seg {
+	if f&OlTxOffloadMask == 0 && !seg && !r.Digest {
 		return
 	}
 	// What rte_validate_tx_offload rejects.
@@ -290,6 +301,8 @@ func Decode(r *Request, frame []byte, pktLen int, mtu int, allowed, hw TxCaps, b
 		b.Refusal = RefUnsupportedFlags
 	case btoi(f&OlTxTCPSeg != 0)+btoi(f&OlTxUDPSeg != 0)+btoi(r.UFO) > 1:
 		b.Refusal = RefSeveralSegmentations
+	case seg && r.Digest:
+		b.Refusal = RefDigestSegmentation
 	}
 	if b.Refusal != RefusalNone {
 		return
@@ -339,9 +352,14 @@ func Decode(r *Request, frame []byte, pktLen int, mtu int, allowed, hw TxCaps, b
 	case r.UFO:
 		b.add(t, TaskUFO, TxUFO)
 	}
+	// The digest, before the checksums: an appended one changes the
+	// lengths and is covered by the L4 checksum.
+	if r.Digest {
+		b.add(t, TaskDigest, TxDigest)
+	}
 	// Segmentation done in hardware includes the checksums: the device
 	// computes each segment's.
-	hwSeg := b.N > 0 && b.Steps[0].Verdict == Hardware
+	hwSeg := b.N > 0 && isSegTask(b.Steps[0].Task) && b.Steps[0].Verdict == Hardware
 	if f&OlTxIPCksum != 0 || (seg && !v6) {
 		if hwSeg {
 			b.Steps[b.N] = Step{Task: TaskIPv4Cksum, Cap: TxIPv4Cksum, Verdict: Hardware}

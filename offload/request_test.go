@@ -97,6 +97,14 @@ func TestDecodeBatches(t *testing.T) {
 			[]stepWant{{TaskUSO, Software}, {TaskIPv4Cksum, Hardware}, {TaskL4Cksum, Hardware}}},
 		{"ufo ipv6", udp6df, func() Request { r := req(t, udp6df, OlTxIPv6, 1448); r.UFO = true; return r }(),
 			[]stepWant{{TaskUFO, Software}, {TaskL4Cksum, Hardware}}},
+		{"digest alone", small, digestReq(req(t, small, 0, 0)), []stepWant{{TaskDigest, Software}}},
+		{"digest before the checksums, encryption last", small,
+			digestReq(req(t, small, OlTxIPv4|OlTxIPCksum|OlTxTCPCksum|OlTxSecOffload, 0)),
+			[]stepWant{{TaskDigest, Software}, {TaskIPv4Cksum, Hardware}, {TaskL4Cksum, Hardware}, {TaskESPEncrypt, Software}}},
+	}
+	tab, err := tab.Apply(Change{EnableTx: TxDigest | TxESPEncrypt})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range cases {
 		var b Batch
@@ -154,6 +162,11 @@ func TestDecodeRefusals(t *testing.T) {
 		{"two segmentations", v4, 0, 1500, tab, mod(v4, base4, func(r *Request) { r.OlFlags |= OlTxUDPSeg }), RefSeveralSegmentations},
 		{"truncated headers", v4[:40], 0, 1500, tab, base4, RefMalformed},
 		{"tso not enabled", v4, 0, 1500, netTap(), base4, RefDisabled},
+		{"digest and tso", v4, 0, 1500, tab, digestReq(base4), RefDigestSegmentation},
+		{"digest and ufo", u4df, 0, 1500, tab, func() Request { r := req(t, u4df, OlTxIPv4, 1000); r.UFO, r.Digest = true, true; return r }(), RefDigestSegmentation},
+		{"digest not enabled", v4, 0, 1500, tab, digestReq(req(t, v4, 0, 0)), RefDisabled},
+		{"digest, l2 len wrong", v4, 0, 1500, tab, digestReq(Request{L2Len: 18}), RefL2LenMismatch},
+		{"digest, truncated headers", v4[:40], 0, 1500, tab, digestReq(req(t, v4, 0, 0)), RefMalformed},
 	}
 	for _, c := range cases {
 		pl := c.pkt
@@ -166,10 +179,15 @@ func TestDecodeRefusals(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s: refusal %v, want %v", c.name, got, c.want)
 		}
-		if c.want == RefDisabled && (step == nil || step.Cap != TxTCPTSO) {
-			t.Errorf("%s: the refused step should name tcp_tso: %+v", c.name, step)
+		if c.want == RefDisabled && (step == nil || step.Cap != TxTCPTSO && step.Cap != TxDigest) {
+			t.Errorf("%s: the refused step should name tcp_tso or digest: %+v", c.name, step)
 		}
 	}
+}
+
+func digestReq(r Request) Request {
+	r.Digest = true
+	return r
 }
 
 func TestDecodeDoesNotAllocate(t *testing.T) {
