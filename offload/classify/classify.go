@@ -160,39 +160,52 @@ func (c *Classifier) lookup(keys []Key, best *[burst]uint32) {
 	var cur [burst]uint64
 	for ti := range c.trees {
 		t := &c.trees[ti]
-		nodes := t.nodes
 		cs := cur[:len(keys)]
 		for i := range cs {
 			cs[i] = t.root
 		}
 		for range t.depth {
-			for i := range cs {
-				w := cs[i]
-				idx := uint32(w>>32) + keys[i].Tuple[w&uint64(NumDims-1)]>>(w>>3&31)&(uint32(1)<<(w>>8&31)-1)
-				cs[i] = nodes[idx]
+			step(t.nodes, keys, cs)
+		}
+		c.scan(t, keys, cs, best)
+	}
+}
+
+// step moves every key one level down the tree.
+func step(nodes []uint64, keys []Key, cur []uint64) {
+	cur = cur[:len(keys)]
+	for i := range keys {
+		w := cur[i]
+		idx := uint32(w>>32) + keys[i].Tuple[w&uint64(NumDims-1)]>>(w>>3&31)&(uint32(1)<<(w>>8&31)-1)
+		cur[i] = nodes[idx]
+	}
+}
+
+// scan searches each key's leaf for the first rule (in rank order) that
+// matches and ranks better than the best so far.
+func (c *Classifier) scan(t *tree, keys []Key, cur []uint64, best *[burst]uint32) {
+	nodes, rules := t.nodes, t.rules
+	cur = cur[:len(keys)]
+	for i := range keys {
+		j := uint32(cur[i] >> 32)
+		pl := nodes[j+1]
+		s := uint32(pl >> 32)
+		leaf := rules[s : s+uint32(pl)]
+		b := best[i&(burst-1)]
+		k := &keys[i]
+		for r := range leaf {
+			lr := &leaf[r]
+			if lr.rank2 >= b {
+				break
+			}
+			if k.Tuple[DimSrc]-lr.srcLo <= lr.srcSpan && k.Tuple[DimDst]-lr.dstLo <= lr.dstSpan &&
+				uint16(k.Tuple[DimSrcPort])-lr.spLo <= lr.spSpan && uint16(k.Tuple[DimDstPort])-lr.dpLo <= lr.dpSpan &&
+				uint16(k.Tuple[DimProto])-lr.protoLo <= lr.protoSpan &&
+				(lr.rank2&1 == 0 || c.patterns[lr.rank2>>1].Matches(k)) {
+				b = lr.rank2 &^ 1
+				break
 			}
 		}
-		rules := t.rules
-		for i := range cs {
-			j := uint32(cs[i] >> 32)
-			pl := nodes[j+1]
-			s := uint32(pl >> 32)
-			b := best[i]
-			k := &keys[i]
-			for r := s; r < s+uint32(pl); r++ {
-				lr := &rules[r]
-				if lr.rank2 >= b {
-					break
-				}
-				if k.Tuple[DimSrc]-lr.srcLo <= lr.srcSpan && k.Tuple[DimDst]-lr.dstLo <= lr.dstSpan &&
-					uint16(k.Tuple[DimSrcPort])-lr.spLo <= lr.spSpan && uint16(k.Tuple[DimDstPort])-lr.dpLo <= lr.dpSpan &&
-					uint16(k.Tuple[DimProto])-lr.protoLo <= lr.protoSpan &&
-					(lr.rank2&1 == 0 || c.patterns[lr.rank2>>1].Matches(k)) {
-					b = lr.rank2 &^ 1
-					break
-				}
-			}
-			best[i] = b
-		}
+		best[i&(burst-1)] = b
 	}
 }
