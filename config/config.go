@@ -137,6 +137,7 @@ type Config struct {
 	RunTime        uint   // seconds to forward before exiting; 0: until signalled
 	LogLevel       string // zerolog level
 	MetricsAddr    string // Prometheus listen address; "": no /metrics
+	ESPEngine      string // ESP's crypto: "auto" (crypto devices where they open) or "go"
 	TxRetry        uint32 // extra TX rounds when a TX queue takes nothing
 	TxRetryDelayUs uint32
 
@@ -153,6 +154,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		ForwardMode:   "io",
+		ESPEngine:     "auto",
 		Topology:      TopologyPaired,
 		NbCores:       1,
 		TotalNumMbufs: 16384,

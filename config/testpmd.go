@@ -282,6 +282,14 @@ func init() {
 				c.MetricsAddr = addr
 				return err
 			}},
+		{name: "esp-engine", arg: needArg, usage: "--esp-engine=auto|go: ESP's crypto on DPDK's ipsec_mb crypto devices where they open (auto, the default), or in Go.",
+			set: func(c *Config, v string) error {
+				if v != "auto" && v != "go" {
+					return fmt.Errorf("%q: allowed are auto, go", v)
+				}
+				c.ESPEngine = v
+				return nil
+			}},
 		{name: "log-level", arg: needArg, usage: "--log-level=LEVEL: offloadpmd log level: trace, debug, info, warn, error.",
 			set: func(c *Config, v string) error {
 				switch v {
