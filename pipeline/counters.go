@@ -3,6 +3,7 @@ package pipeline
 import (
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/offload/assembly"
+	"github.com/offloadpmd/offloadpmd/offload/digest"
 	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/offload/header"
 )
@@ -75,6 +76,15 @@ const (
 	// ESP crypto jobs run on a crypto device and in Go.
 	ESPCryptodevJobs
 	ESPGoJobs
+	// Digests: RX verdicts; TX requests dropped for a chained mbuf or a
+	// requesting port without a digest configuration; RX packets left
+	// unverified for the same reasons.
+	DigestVerifiedGood
+	DigestVerifiedBad
+	DigestMultiSegment
+	DigestNoConfig
+	DigestRxMultiSegment
+	DigestRxNoConfig
 
 	numFixed
 )
@@ -124,6 +134,7 @@ var (
 	numAsmReasons   = int(maxOf(assembly.Reasons())) + 1
 	numFlushReasons = int(maxOf(assembly.FlushReasons())) + 1
 	numESPReasons   = int(maxOf(esp.Reasons())) + 1
+	numDigReasons   = int(maxOf(digest.Reasons())) + 1
 
 	refusedBase      = int(numFixed)
 	malformedBase    = refusedBase + numRefusals
@@ -136,7 +147,9 @@ var (
 	reassDroppedBase = reassPassedBase + numAsmReasons
 	reassAbortedBase = reassDroppedBase + numAsmReasons
 	espDroppedBase   = reassAbortedBase + numAsmReasons
-	numCounters      = espDroppedBase + numESPReasons
+	digDroppedBase   = espDroppedBase + numESPReasons
+	digUnverBase     = digDroppedBase + numDigReasons
+	numCounters      = digUnverBase + numDigReasons
 )
 
 func maxOf[T ~uint8](xs []T) T {
@@ -183,6 +196,14 @@ func ReassAborted(r assembly.Reason) Counter { return Counter(reassAbortedBase +
 // ESPDropped counts packets ESP dropped for reason r.
 func ESPDropped(r esp.Reason) Counter { return Counter(espDroppedBase + int(r)) }
 
+// DigestDropped counts packets dropped because their digest request could
+// not be met for reason r.
+func DigestDropped(r digest.Reason) Counter { return Counter(digDroppedBase + int(r)) }
+
+// DigestUnverified counts received packets whose digest was not checked
+// for reason r (a wrong digest is DigestVerifiedBad).
+func DigestUnverified(r digest.Reason) Counter { return Counter(digUnverBase + int(r)) }
+
 var counterNames = func() []string {
 	n := make([]string, numCounters)
 	copy(n, fixedNames[:])
@@ -209,6 +230,23 @@ var counterNames = func() []string {
 	for _, r := range esp.Reasons() {
 		n[ESPDropped(r)] = r.String() // esp-...
 	}
+	for c, name := range map[Counter]string{
+		DigestVerifiedGood: "digest-verified-good", DigestVerifiedBad: "digest-verified-bad",
+		DigestMultiSegment: "drop-digest-multi-segment", DigestNoConfig: "drop-digest-no-config",
+		DigestRxMultiSegment: "digest-multi-segment", DigestRxNoConfig: "digest-no-config",
+	} {
+		n[c] = name
+	}
+	for _, r := range digest.Reasons() {
+		// Only the reasons each side can meet: a mismatch is verification's
+		// verdict, appending fails where verifying cannot.
+		if r != digest.Mismatch && r != digest.Short {
+			n[DigestDropped(r)] = "drop-" + r.String() // drop-digest-...
+		}
+		if r != digest.Mismatch && r != digest.NoTailroom && r != digest.TooBig && r != digest.OutputShort {
+			n[DigestUnverified(r)] = r.String() // digest-...
+		}
+	}
 	return n
 }()
 
@@ -223,13 +261,16 @@ func (c Counter) String() string {
 // sent (drops with a reason, as opposed to work done).
 func (c Counter) IsDrop() bool {
 	switch {
-	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused, c == DropPipeLeftover, c == ESPMultiSegment:
+	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused, c == DropPipeLeftover, c == ESPMultiSegment,
+		c == DigestMultiSegment, c == DigestNoConfig:
 		return true
 	case int(c) >= refusedBase && int(c) < malformedBase+numMalformed:
 		return true
 	case int(c) >= reassDroppedBase && int(c) < reassDroppedBase+numAsmReasons:
 		return true
 	case int(c) >= espDroppedBase && int(c) < espDroppedBase+numESPReasons:
+		return true
+	case int(c) >= digDroppedBase && int(c) < digDroppedBase+numDigReasons:
 		return true
 	}
 	return false

@@ -102,7 +102,8 @@ func csumFwd(s *Stream, pkts []*pmd.Mbuf) int {
 type quickCounts struct{ ip, l4, clear uint64 }
 
 func (s *Stream) newQuickCounts() quickCounts {
-	return quickCounts{clear: offload.OlTxOffloadMask | rxFlags | s.off.cfg.UFO.Mask() | s.off.cfg.Partial.Mask()}
+	c := s.off.cfg
+	return quickCounts{clear: offload.OlTxOffloadMask | rxFlags | c.UFO.Mask() | c.Partial.Mask() | c.Digest.Mask() | c.DigestAppend.Mask()}
 }
 
 // csumQuick is csumRequest and the TX stage at once for the plainest
@@ -207,7 +208,8 @@ func (s *Stream) csumRequest(m *pmd.Mbuf, cfg *CsumSettings) bool {
 	// of requests, that the packet came with go.
 	drop := offload.OlTxOffloadMask | rxFlags
 	if s.off != nil {
-		drop |= s.off.cfg.UFO.Mask() | s.off.cfg.Partial.Mask()
+		c := s.off.cfg
+		drop |= c.UFO.Mask() | c.Partial.Mask() | c.Digest.Mask() | c.DigestAppend.Mask()
 	}
 	f := m.OlFlags() &^ drop
 	if l.L3 == header.L3None {

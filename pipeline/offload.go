@@ -48,13 +48,21 @@ type Offload struct {
 	ESPSA pmd.Dynfield
 	// Crypto, if set, runs ESP's crypto on DPDK crypto devices.
 	Crypto *ESPCrypto
+	// Digests are the ports' digest configurations (digest.go); Digest
+	// and DigestAppend the dynamic flags of a digest request,
+	// DigestGood and DigestBad RX's verdicts, DigestField the dynamic
+	// field a digest goes in (RegisterDynflags registers them).
+	Digests                                     *DigestConfigs
+	Digest, DigestAppend, DigestGood, DigestBad pmd.Dynflag
+	DigestField                                 pmd.Dynfield
 
 	csum csumPorts // the csum engine's per-port settings
 }
 
 // RegisterDynflags registers the dynamic mbuf flags a request may carry
-// beyond DPDK's ol_flags: UDP fragmentation, a fixed IPv4 ID, and an L4
-// checksum field that holds a pseudo-header sum to complete.
+// beyond DPDK's ol_flags: UDP fragmentation, a fixed IPv4 ID, an L4
+// checksum field that holds a pseudo-header sum to complete, and a digest
+// (with the digest's verdict flags and field, digest.go).
 func (o *Offload) RegisterDynflags() error {
 	for _, f := range []struct {
 		name string
@@ -71,13 +79,13 @@ func (o *Offload) RegisterDynflags() error {
 		return err
 	}
 	o.ESPSA = d
-	return nil
+	return o.registerDigest()
 }
 
 // DefaultOffload is an Offload with the engines' default settings.
 func DefaultOffload(tables *offload.Registry) *Offload {
 	return &Offload{Tables: tables, GRO: assembly.DefaultGROConfig(), Reassembly: assembly.DefaultReassemblyConfig(),
-		SAs: &esp.Registry{}, ESP: &ESPPolicies{}}
+		SAs: &esp.Registry{}, ESP: &ESPPolicies{}, Digests: &DigestConfigs{}}
 }
 
 // offloadState is one stream's offload working set: the assembly engines
@@ -106,6 +114,7 @@ type offloadState struct {
 	finished bool
 	lastGRO  assembly.GROStats
 	lastRe   assembly.ReassemblyStats
+	dig      digestState
 	esp      *espState
 }
 
@@ -148,6 +157,7 @@ type burstView struct {
 	sas            *esp.Table  // the SA database, when ESP is on either side
 	espIn          bool        // decrypt ESP packets (the RX port enables it)
 	espOut         []ESPPolicy // the TX port's outbound policies, when it enables encryption
+	dig            digestView
 }
 
 func (s *Stream) loadBurst(b *burstView) {
@@ -176,6 +186,7 @@ func (s *Stream) loadBurst(b *burstView) {
 			b.sas = c.SAs.Load()
 		}
 	}
+	s.loadDigest(b)
 }
 
 // requestOf reads a packet's TX request from its mbuf.
@@ -186,13 +197,14 @@ func (o *offloadState) requestOf(m *pmd.Mbuf) offload.Request {
 		OuterL2Len: t.OuterL2, OuterL3Len: t.OuterL3,
 		UFO: o.cfg.UFO.Mask() != 0 && o.cfg.UFO.Test(m), FixedID: o.cfg.FixedID.Mask() != 0 && o.cfg.FixedID.Test(m),
 		Partial: o.cfg.Partial.Mask() != 0 && o.cfg.Partial.Test(m),
+		Digest:  o.cfg.Digest.Test(m),
 	}
 }
 
 // hasRequest reports whether m asks for any TX task.
 func (o *offloadState) hasRequest(m *pmd.Mbuf) bool {
 	f := m.OlFlags()
-	return f&offload.OlTxOffloadMask != 0 || o.cfg.UFO.Mask() != 0 && f&o.cfg.UFO.Mask() != 0
+	return f&offload.OlTxOffloadMask != 0 || f&(o.cfg.UFO.Mask()|o.cfg.Digest.Mask()) != 0
 }
 
 // validate is stage 2: packets that brought TX requests are checked against
@@ -562,6 +574,9 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 			s.traceBatch(m, StageTx, quirk)
 		}
 		if s.refusedBatch(m) {
+			continue
+		}
+		if r.Digest && !s.digestTx(m, b, ownRequests) {
 			continue
 		}
 		if st := o.batch.Steps[0]; o.batch.N > 0 && isSeg(st.Task) && st.Verdict == offload.Software {

@@ -261,6 +261,9 @@ func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if s.tracing {
 		s.traceRxCksum(b.rxVerifyIP || b.rxVerifyL4)
 	}
+	if b.dig.verify {
+		s.verifyDigests(pkts, &b)
+	}
 	inPlace := true
 	if o.gro != nil || o.reass != nil {
 		s.retire(e, &b)
