@@ -45,6 +45,9 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 		{"gro", gro.frames(), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxTCPLRO, SoftwareRx: offload.RxTCPLRO}, 0},
 		{"esp-gcm", small.frames(), &IOEngine, CsumSettings{}, offload.Change{}, esp.AESGCM128},
 		{"esp-cbc", small.frames(), &IOEngine, CsumSettings{}, offload.Change{}, esp.AESCBC128SHA256},
+		// Appended digests verified and stripped (TestDigestDoesNotAllocate
+		// makes them too).
+		{"digest-verify", withDigests(t, small.frames()), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxDigestVerify}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -57,6 +60,11 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 			}
 			ch := c.rx
 			ch.EnableTx, ch.SoftwareTx = allCsums|allSegs, allCsums|allSegs
+			if ch.EnableRx.Has(offload.RxDigestVerify) {
+				if err := r.off.Digests.Set(p.ID(), hmacConfig(16, DigestModeAppend)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if c.esp != 0 {
 				ch.EnableTx |= offload.TxESPEncrypt
 				if _, err := r.off.SAs.AddAt(0, espConfig(0x3003, esp.Outbound, esp.Tunnel, c.esp)); err != nil {
@@ -88,6 +96,9 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 			}
 			if c.esp != 0 && after.Counters[ESPEncrypted] == before.Counters[ESPEncrypted] {
 				t.Errorf("nothing was encrypted: %s", after.nonZero())
+			}
+			if c.rx.EnableRx.Has(offload.RxDigestVerify) && (after.Counters[DigestVerifiedGood] == before.Counters[DigestVerifiedGood] || after.Counters[DigestVerifiedBad] != 0) {
+				t.Errorf("digests not verified good: %s", after.nonZero())
 			}
 			t.Logf("%d packets in, %d out, %d allocations", rx, tx, m1.Mallocs-m0.Mallocs)
 		})
