@@ -112,7 +112,10 @@ type Config struct {
 	Taps []TapSpec
 	// PortOffloads are ports' own wanted offloads (a config file's
 	// ports[i].offloads), by port id, on top of RxCaps, TxCaps, SwRx, SwTx.
-	PortOffloads  map[uint16]PortWanted
+	PortOffloads map[uint16]PortWanted
+	// PortDigests are ports' digests (a config file's ports[i].digest),
+	// by port id; their keys stay in their key files.
+	PortDigests   map[uint16]DigestSpec
 	GROFlows      uint // --gro-flows
 	ReassTimeoutS uint // --reassembly-timeout
 

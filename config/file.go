@@ -135,9 +135,10 @@ var defaultVdevs = []string{"net_null0", "net_null1"}
 
 // filePort is one entry of a config file's ports.
 type filePort struct {
-	vdev string   // devargs, or
-	tap  *TapSpec // a kernel-facing TAP
-	want *PortWanted
+	vdev   string   // devargs, or
+	tap    *TapSpec // a kernel-facing TAP
+	want   *PortWanted
+	digest *DigestSpec // digest.go
 }
 
 // fileConfig is what a config file says beyond the Config fields it sets
@@ -639,6 +640,7 @@ func (l *loader) portsSec(v *yaml.Node, p string) {
 				fp.want = &PortWanted{}
 				l.wantSec(v, p, fp.want)
 			}},
+			{"digest", func(v *yaml.Node, p string) { fp.digest = l.digestSec(v, p) }},
 		})
 		switch {
 		case len(l.errs) > n0:
@@ -836,6 +838,14 @@ func (c *Config) mergeEAL(cmdline []string, f *fileConfig) error {
 				c.PortOffloads = map[uint16]PortWanted{}
 			}
 			c.PortOffloads[id] = w
+		}
+		if p.digest != nil {
+			d := *p.digest
+			d.Device = dev
+			if c.PortDigests == nil {
+				c.PortDigests = map[uint16]DigestSpec{}
+			}
+			c.PortDigests[id] = d
 		}
 	}
 	return nil

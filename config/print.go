@@ -53,6 +53,7 @@ type (
 		Devargs  string        `yaml:"devargs,omitempty"`
 		Tap      *yamlTap      `yaml:"tap,omitempty"`
 		Offloads *yamlOffloads `yaml:"offloads,omitempty"`
+		Digest   *yamlDigest   `yaml:"digest,omitempty,flow"`
 	}
 	yamlTap struct {
 		Name    string   `yaml:"name"`
@@ -190,12 +191,13 @@ func (c *Config) fileOf() yamlFile {
 		return offloadsOf(w.Rx, w.Tx, w.SoftwareRx, w.SoftwareTx)
 	}
 	for i, v := range vdevs {
-		f.Ports = append(f.Ports, yamlPort{Devargs: v, Offloads: portOffloads(uint16(i))})
+		f.Ports = append(f.Ports, yamlPort{Devargs: v, Offloads: portOffloads(uint16(i)), Digest: c.digestOf(uint16(i))})
 	}
 	for i, t := range c.Taps {
 		f.Ports = append(f.Ports, yamlPort{
 			Tap:      &yamlTap{Name: t.Name, Netns: t.Netns, Queues: t.Queues, Offload: t.Offload},
 			Offloads: portOffloads(uint16(FirstTapPort + i)),
+			Digest:   c.digestOf(uint16(FirstTapPort + i)),
 		})
 	}
 	return f
