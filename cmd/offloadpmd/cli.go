@@ -93,6 +93,10 @@ func init() {
 		{words: "sa show", args: "[<index>]", help: "the SAs (keys redacted) and the outbound policies", run: cmdSAShow},
 		{words: "sa policy", args: "<port> <prefix>|any sa <index>", help: "encrypt packets leaving port for prefix with an outbound SA (first match wins)", run: cmdSAPolicy},
 		{words: "sa policy", args: "<port> clear", help: "remove a port's outbound policies", run: cmdSAPolicy},
+
+		{words: "digest set", args: digestSetArgs, help: "a port's message digest: what its packets' digest requests get, what its received packets are checked against (appended, the default, or in the dynfield); the key in hex, never shown", run: cmdDigestSet},
+		{words: "digest show", args: "<port>", help: "a port's digest (the key redacted)", run: cmdDigestShow},
+		{words: "digest clear", args: "<port>", help: "remove a port's digest (its requests are then dropped, its packets not verified)", run: cmdDigestClear},
 	}
 	for i := range commands {
 		commands[i].g = parseGrammar(commands[i].args)

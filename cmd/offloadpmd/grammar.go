@@ -170,6 +170,7 @@ func init() {
 		"<tx_cap>": words("TX capability", func() []string { return offload.AllTxCaps().Names() }),
 	}
 	maps.Copy(placeholders, saPlaceholders(number))
+	maps.Copy(placeholders, digestPlaceholders(number))
 }
 
 func portList(ids []uint16) string {

@@ -75,8 +75,9 @@ func parseAddr(v string) (netip.Addr, error) {
 	return a, nil
 }
 
-// keyWords are the words a key follows on a command line.
-var keyWords = []string{"enc", "auth"}
+// keyWords are the words a key follows on a command line (enc and auth
+// in sa add, key in digest set).
+var keyWords = []string{"enc", "auth", "key"}
 
 // redactLine replaces what may be key material in a command line: the
 // word after enc or auth, and any long word of hex digits.
