@@ -25,8 +25,12 @@
 # ANCHORS (default ../shared/anchors), BENCH_RESULTS (default results/),
 # PLOT (default 1; 0: no chart).
 # Prints per case and size the median Gbps of each program and the ratio,
-# and cryptobench's on-CPU Gbps (its lcore thread's CPU time: what it would
-# do with the CPU to itself); raw logs go to scripts/bench-logs/crypto/,
+# by the wall clock (what both programs report) and "on-CPU": each run's
+# figure divided by its worker thread's share of the CPU while it ran
+# (crypto-perf's worker measured with perf stat -t, cryptobench's with its
+# thread CPU clock), which takes out most of what other processes on this
+# shared 2-CPU VM cost, though not their cache pollution. Raw logs go to
+# scripts/bench-logs/crypto/,
 # every run's figure to $BENCH_RESULTS/bench-crypto.csv, the medians and
 # ratios to bench-crypto-summary.csv and cmd/benchplot's chart to
 # bench-crypto.png (see scripts/bench-lib.sh).
@@ -55,16 +59,50 @@ CRYPTOBENCH=$TMP/cryptobench
 
 ops_for() { case $1 in crypto_openssl) echo "$OPENSSL_OPS" ;; *) echo "$TOTAL_OPS" ;; esac; }
 
-# reference PMD ALG RUN: one crypto_perf.sh run; prints "size gbps" lines.
-reference() {
-	local pmd=$1 alg=$2 i=$3 t=crypto_${1}_$2
-	RUNS=1 TOTAL_OPS=$(ops_for "$pmd") "$TMP/crypto_perf.sh" "$pmd" "$alg" >"$LOGS/$pmd.$alg.ref.run$i.out" 2>&1 || true
-	cp "$TMP/logs/$t.run1.log" "$LOGS/$pmd.$alg.ref.run$i.log" 2>/dev/null || true
-	[ -f "$TMP/logs/$t.csv" ] && awk -F, '{print $2+0, $9+0}' "$TMP/logs/$t.csv"
-	return 0
+PERF=$(command -v perf || true)
+
+# worker_cpu PATTERN OUT: waits for the process whose command line matches
+# PATTERN, then for its worker lcore thread, and writes the thread's CPU
+# time in ms (perf stat task-clock, counted until the thread exits) to
+# OUT; "0" when it cannot (no perf, the thread not found in time).
+worker_cpu() {
+	local pat=$1 out=$2 pid="" tid="" f
+	echo 0 >"$out"
+	[ -n "$PERF" ] || return 0
+	for _ in $(seq 500); do
+		pid=$(pgrep -f "$pat" | head -1 || true)
+		if [ -n "$pid" ]; then
+			for f in /proc/"$pid"/task/*/comm; do
+				if grep -q 'worker-1$' "$f" 2>/dev/null; then
+					tid=${f%/comm}
+					tid=${tid##*/}
+					break 2
+				fi
+			done
+		fi
+		sleep 0.01
+	done
+	[ -n "$tid" ] || return 0
+	"$PERF" stat -x, -e task-clock -t "$tid" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" {print $1+0}' >"$out" || echo 0 >"$out"
 }
 
-# ours PMD ALG RUN: one cryptobench run; prints "size gbps cpu_gbps" lines.
+# reference PMD ALG RUN: one crypto_perf.sh run, with its worker thread's
+# CPU time; prints "size gbps wall_s" lines, then "cpu cpu_s".
+reference() {
+	local pmd=$1 alg=$2 i=$3 t=crypto_${1}_$2 ops
+	ops=$(ops_for "$pmd")
+	worker_cpu "^dpdk-test-crypto-perf .*--file-prefix=anc_${t}_" "$TMP/ref.cpu" &
+	local w=$!
+	RUNS=1 TOTAL_OPS=$ops "$TMP/crypto_perf.sh" "$pmd" "$alg" >"$LOGS/$pmd.$alg.ref.run$i.out" 2>&1 || true
+	wait "$w" || true
+	cp "$TMP/logs/$t.run1.log" "$LOGS/$pmd.$alg.ref.run$i.log" 2>/dev/null || true
+	# csv: lcore,bufsz,burst,enq,deq,failenq,faildeq,Mops,Gbps,cycles/buf
+	[ -f "$TMP/logs/$t.csv" ] && awk -F, -v ops="$ops" '$8 > 0 {print $2+0, $9+0, ops / ($8 * 1e6)}' "$TMP/logs/$t.csv"
+	echo "cpu $(awk '{print $1 / 1000}' "$TMP/ref.cpu")"
+}
+
+# ours PMD ALG RUN: one cryptobench run; prints "size gbps wall_s" lines,
+# then "cpu cpu_s" (its lcore thread's CPU time in the timed loops).
 ours() {
 	local pmd=$1 alg=$2 i=$3 prefix=opmdbench_crypto_$$_$i log=$LOGS/$1.$2.cryptobench.run$i.log
 	timeout 300 "$CRYPTOBENCH" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" -- \
@@ -72,8 +110,33 @@ ours() {
 	rm -rf "/var/run/dpdk/$prefix"
 	awk -F, '/^[0-9]+,/ {g[$2+0]=$9+0; o[++n]=$2+0}
 		/^cryptobench: buf=/ {match($0, /buf=[0-9]+/); s=substr($0, RSTART+4, RLENGTH-4)+0
-			x=$0; sub(/ Gbps by CPU time.*/, "", x); sub(/.*, /, "", x); c[s]=x+0}
-		END {for (k=1; k<=n; k++) print o[k], g[o[k]], (o[k] in c ? c[o[k]] : 0)}' "$log"
+			match($0, /wall [0-9.]+/); w[s]=substr($0, RSTART+5, RLENGTH-5)+0
+			match($0, /on-CPU [0-9.]+/); cpu+=substr($0, RSTART+7, RLENGTH-7)}
+		END {for (k=1; k<=n; k++) print o[k], g[o[k]], w[o[k]]+0; print "cpu", cpu+0}' "$log"
+}
+
+# record PROGRAM PMD ALG RUN: reads a reference or ours output on stdin,
+# writes each size's wall-clock Gbps to the CSV and the .fig files, and
+# its on-CPU Gbps, the wall-clock figure scaled by the run's CPU share
+# (worker CPU time over the timed loops' wall time, all sizes together:
+# crypto-perf's per-size split is not known), to the .cpu files.
+record() {
+	local prog=$1 pmd=$2 alg=$3 i=$4 in tool name
+	in=$(cat)
+	if [ "$prog" = ref ]; then tool=dpdk-test-crypto-perf name=c-reference; else tool=cryptobench name=offloadpmd-engine; fi
+	echo "$in" | awk -v pre="$LOGS/$pmd.$alg." -v prog="$prog" '
+		$1 == "cpu" {cpu = $2; next}
+		NF == 3 {sz[++n] = $1; g[n] = $2; wall += $3}
+		END {
+			share = (wall > 0 && cpu > 0) ? cpu / wall : 0
+			for (k = 1; k <= n; k++) {
+				print g[k] >> (pre sz[k] "." prog ".fig")
+				print (share > 0 ? g[k] / share : 0) >> (pre sz[k] "." prog ".cpu")
+			}
+		}'
+	echo "$in" | awk 'NF == 3 {print $1, $2}' | while read -r sz g; do
+		csv_row crypto "$alg-${pmd#crypto_}-$sz" "$name" "$i" "$g" Gbps "$tool"
+	done
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print 0; exit} print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -81,13 +144,17 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print 0; exit} print (NR%2
 # med FILE: the median of FILE's numbers, 0 if it has none.
 med() { if [ -f "$1" ]; then median <"$1"; else echo 0; fi; }
 
+# ratio A B: A / B to 3 places, empty if B is 0.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b}'; }
+
 results_init bench-crypto "RUNS=$RUNS TOTAL_OPS=$TOTAL_OPS OPENSSL_OPS=$OPENSSL_OPS burst 32, one worker lcore; cryptobench = the engine alone (no ESP framing)"
 N=$(($(echo "$CASES" | wc -w) * RUNS * 2))
 k=0
+: >"$LOGS/summary.txt"
 for c in $CASES; do
 	pmd=${c%%:*}
 	alg=${c#*:}
-	rm -f "$LOGS/$pmd.$alg".*.fig
+	rm -f "$LOGS/$pmd.$alg".*.fig "$LOGS/$pmd.$alg".*.cpu
 	for i in $(seq 1 "$RUNS"); do
 		order="ref ours"
 		[ $((i % 2)) = 0 ] && order="ours ref"
@@ -95,23 +162,16 @@ for c in $CASES; do
 			k=$((k + 1))
 			progress "$k" "$N" "$([ $prog = ref ] && echo crypto_perf.sh || echo cryptobench) $pmd $alg run $i/$RUNS"
 			if [ "$prog" = ref ]; then
-				reference "$pmd" "$alg" "$i" | while read -r sz g; do
-					echo "$g" >>"$LOGS/$pmd.$alg.$sz.ref.fig"
-					csv_row crypto "$alg-${pmd#crypto_}-$sz" c-reference "$i" "$g" Gbps dpdk-test-crypto-perf
-				done
+				reference "$pmd" "$alg" "$i" | record ref "$pmd" "$alg" "$i"
 			else
-				ours "$pmd" "$alg" "$i" | while read -r sz g cg; do
-					echo "$g" >>"$LOGS/$pmd.$alg.$sz.ours.fig"
-					echo "$cg" >>"$LOGS/$pmd.$alg.$sz.cpu.fig"
-					csv_row crypto "$alg-${pmd#crypto_}-$sz" offloadpmd-engine "$i" "$g" Gbps cryptobench
-				done
+				ours "$pmd" "$alg" "$i" | record ours "$pmd" "$alg" "$i"
 			fi
 		done
 	done
 done
 
-printf "\n%-28s %10s %10s %7s %12s   (%s runs, median Gbps; on-CPU = cryptobench by its thread's CPU time)\n" \
-	case crypto-perf engine ratio engine-onCPU "$RUNS"
+printf "\n%-22s %11s %11s %7s %11s %11s %7s\n" case crypto-perf engine ratio crypto-perf engine ratio
+printf "%-22s %31s %31s\n" "" "wall clock, median Gbps" "on-CPU, median Gbps"
 for c in $CASES; do
 	pmd=${c%%:*}
 	alg=${c#*:}
@@ -119,12 +179,13 @@ for c in $CASES; do
 		f=$LOGS/$pmd.$alg.$sz
 		r=$(med "$f.ref.fig")
 		o=$(med "$f.ours.fig")
-		cpu=$(med "$f.cpu.fig")
-		ratio=$(awk -v r="$r" -v o="$o" 'BEGIN {if (r > 0) printf "%.3f", o / r}')
+		rc=$(med "$f.ref.cpu")
+		oc=$(med "$f.ours.cpu")
 		summary_row crypto "$alg-${pmd#crypto_}-$sz" c-reference "$RUNS" "$r" Gbps "" dpdk-test-crypto-perf
-		summary_row crypto "$alg-${pmd#crypto_}-$sz" offloadpmd-engine "$RUNS" "$o" Gbps "$ratio" cryptobench
-		printf "%-28s %10.2f %10.2f %7s %12.2f   crypto-perf [%s] engine [%s]\n" "$alg-${pmd#crypto_}-$sz" "$r" "$o" "$ratio" "$cpu" \
-			"$(tr '\n' ' ' <"$f.ref.fig" | sed 's/ $//')" "$(tr '\n' ' ' <"$f.ours.fig" 2>/dev/null | sed 's/ $//')"
+		summary_row crypto "$alg-${pmd#crypto_}-$sz" offloadpmd-engine "$RUNS" "$o" Gbps "$(ratio "$o" "$r")" cryptobench
+		printf "%-22s %11.2f %11.2f %7s %11.2f %11.2f %7s\n" "$alg-${pmd#crypto_}-$sz" "$r" "$o" "$(ratio "$o" "$r")" "$rc" "$oc" "$(ratio "$oc" "$rc")"
+		echo "$alg-${pmd#crypto_}-$sz runs: crypto-perf [$(tr '\n' ' ' <"$f.ref.fig" | sed 's/ $//')] engine [$(tr '\n' ' ' <"$f.ours.fig" 2>/dev/null | sed 's/ $//')]" >>"$LOGS/summary.txt"
 	done
 done
+echo "(on-CPU: each run's wall-clock figure divided by its worker thread's share of the CPU during the timed loops; 0 where perf was missing; per-run figures in $LOGS/summary.txt and *.fig, *.cpu)"
 results_plot
