@@ -11,18 +11,20 @@ import (
 // Classifier (Set), which the data path picks up by an atomic pointer
 // swap. A nil *Classifier matches nothing.
 type Classifier struct {
-	rules    []*Rule // by rank: priority, then creation
-	ids      []RuleID
-	patterns []*Pattern
-	trees    []tree
-	stats    Stats
+	rules []*Rule // by rank: priority, then creation
+	ids   []RuleID
+	// rest holds each rule's residual checks: what its leaf entries do
+	// not compare.
+	rest  [][]check
+	trees []tree
+	stats Stats
 }
 
 // Stats describe a compiled classifier.
 type Stats struct {
 	Rules       int           // rules classified
 	Dead        int           // rules that can never match (left out)
-	Inexact     int           // rules whose leaves check the full pattern
+	Inexact     int           // rules with residual checks beyond the leaves' ranges
 	Trees       int           // partitions, one tree each
 	Nodes       int           // node words over all trees
 	LeafEntries int           // rule entries over all leaves (rules times their copies)
@@ -51,21 +53,29 @@ func Compile(rules []*Rule, opt *Options) *Classifier {
 	boxes := make([]box, len(c.rules))
 	live := make([]int32, 0, len(c.rules))
 	c.ids = make([]RuleID, len(c.rules))
-	c.patterns = make([]*Pattern, len(c.rules))
+	c.rest = make([][]check, len(c.rules))
 	for i, r := range c.rules {
-		c.ids[i], c.patterns[i] = r.ID, &r.Pattern
+		c.ids[i] = r.ID
 		b, ok := boxOf(&r.Pattern)
 		if !ok || r.Group != 0 {
 			c.stats.Dead++
 			continue
 		}
 		boxes[i] = b
-		if !b.exact {
+		rest := b.rest
+		for d := DimProto + 1; d < NumDims; d++ {
+			if b.lo[d] != 0 || b.hi[d] != dimMax(d) {
+				rest = append(rest, check{kind: checkDim, dim: d, cond: Cond{Lo: uint64(b.lo[d]), Hi: uint64(b.hi[d])}})
+			}
+		}
+		if len(rest) > 0 {
+			c.rest[i] = rest
 			c.stats.Inexact++
 		}
+		boxes[i].rest = rest
 		live = append(live, int32(i))
 	}
-	c.trees = buildTrees(boxes, live, o)
+	c.trees = buildTrees(boxes, live, o, func(n int) int { return o.MemoryFactor*n + 1<<17 })
 	c.stats.Rules = len(c.rules)
 	c.stats.Trees = len(c.trees)
 	for i := range c.trees {
@@ -171,12 +181,22 @@ func (c *Classifier) lookup(keys []Key, best *[burst]uint32) {
 	}
 }
 
+// restMatch runs rule rank's residual checks on k.
+func (c *Classifier) restMatch(rank uint32, k *Key) bool {
+	for i := range c.rest[rank] {
+		if !c.rest[rank][i].match(k) {
+			return false
+		}
+	}
+	return true
+}
+
 // step moves every key one level down the tree.
 func step(nodes []uint64, keys []Key, cur []uint64) {
 	cur = cur[:len(keys)]
 	for i := range keys {
 		w := cur[i]
-		idx := uint32(w>>32) + keys[i].Tuple[w&uint64(NumDims-1)]>>(w>>3&31)&(uint32(1)<<(w>>8&31)-1)
+		idx := uint32(w>>32) + keys[i].Tuple[w&uint64(NumDims-1)]>>(w>>4&31)&(uint32(1)<<(w>>9&31)-1)
 		cur[i] = nodes[idx]
 	}
 }
@@ -201,7 +221,7 @@ func (c *Classifier) scan(t *tree, keys []Key, cur []uint64, best *[burst]uint32
 			if k.Tuple[DimSrc]-lr.srcLo <= lr.srcSpan && k.Tuple[DimDst]-lr.dstLo <= lr.dstSpan &&
 				uint16(k.Tuple[DimSrcPort])-lr.spLo <= lr.spSpan && uint16(k.Tuple[DimDstPort])-lr.dpLo <= lr.dpSpan &&
 				uint16(k.Tuple[DimProto])-lr.protoLo <= lr.protoSpan &&
-				(lr.rank2&1 == 0 || c.patterns[lr.rank2>>1].Matches(k)) {
+				(lr.rank2&1 == 0 || c.restMatch(lr.rank2>>1, k)) {
 				b = lr.rank2 &^ 1
 				break
 			}

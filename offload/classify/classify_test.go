@@ -203,7 +203,7 @@ func randKey(rng *rand.Rand) Key {
 	if rng.IntN(3) == 0 {
 		k.Tuple[DimEtherType] = header.EtherTypeVLAN
 		k.Tuple[DimVLAN] = VLANDim(true, pick(rng, poolTCI)^uint16(rng.IntN(2))<<13)
-		k.InnerType = et
+		k.Tuple[DimInnerType] = uint32(et)
 	}
 	addr4 := func() uint32 {
 		if rng.IntN(8) == 0 {
@@ -222,20 +222,20 @@ func randKey(rng *rand.Rand) Key {
 	switch l3 {
 	case L3IPv4:
 		k.Tuple[DimSrc], k.Tuple[DimDst] = addr4(), addr4()
-		k.TOS, k.TTL = uint8(rng.IntN(20)), uint8(rng.IntN(20))
+		k.Tuple[DimTOSTTL] = uint32(rng.IntN(20))<<8 | uint32(rng.IntN(20))
 	case L3IPv6:
 		if proto == header.ProtoICMP {
 			proto = header.ProtoICMPv6
 		}
-		for _, a := range []*[2]uint64{&k.Src6, &k.Dst6} {
+		for _, f := range []Field{IPv6SrcHi, IPv6DstHi} {
 			ip := parseIPv6(pick(rng, poolIPv6))
 			ip[1] += uint64(rng.IntN(3))
 			if rng.IntN(8) == 0 {
 				ip = [2]uint64{rng.Uint64(), rng.Uint64()}
 			}
-			*a = ip
+			setField(&k, f, ip[0])
+			setField(&k, f+1, ip[1])
 		}
-		k.Tuple[DimSrc], k.Tuple[DimDst] = uint32(k.Src6[0]>>32), uint32(k.Dst6[0]>>32)
 	}
 	if l3 == L3None {
 		return k
@@ -270,7 +270,7 @@ func setField(k *Key, f Field, v uint64) {
 	case VLANTCI:
 		t[DimVLAN] = VLANDim(true, uint16(v))
 	case VLANInnerType:
-		k.InnerType = uint16(v)
+		t[DimInnerType] = uint32(v)
 	case IPv4Src:
 		t[DimSrc] = uint32(v)
 	case IPv4Dst:
@@ -283,17 +283,17 @@ func setField(k *Key, f Field, v uint64) {
 			t[DimTCPFlags] = 0
 		}
 	case IPv4TOS:
-		k.TOS = uint8(v)
+		t[DimTOSTTL] = t[DimTOSTTL]&0xff | uint32(v)<<8
 	case IPv4TTL:
-		k.TTL = uint8(v)
+		t[DimTOSTTL] = t[DimTOSTTL]&^0xff | uint32(v)
 	case IPv6SrcHi:
-		k.Src6[0], t[DimSrc] = v, uint32(v>>32)
+		t[DimSrc], t[DimSrc6B] = uint32(v>>32), uint32(v)
 	case IPv6SrcLo:
-		k.Src6[1] = v
+		t[DimSrc6C], t[DimSrc6D] = uint32(v>>32), uint32(v)
 	case IPv6DstHi:
-		k.Dst6[0], t[DimDst] = v, uint32(v>>32)
+		t[DimDst], t[DimDst6B] = uint32(v>>32), uint32(v)
 	case IPv6DstLo:
-		k.Dst6[1] = v
+		t[DimDst6C], t[DimDst6D] = uint32(v>>32), uint32(v)
 	case TCPSrc, UDPSrc, ICMPType:
 		t[DimSrcPort] = uint32(v)
 	case TCPDst, UDPDst, ICMPCode:

@@ -14,11 +14,11 @@ type Dim uint8
 
 // The dimensions. Each is an unsigned integer of DimBits(d) bits.
 const (
-	// DimSrc is the IPv4 source address, or the top 32 bits of the IPv6
-	// source address.
+	// DimSrc is the IPv4 source address, or bits 0-31 of the IPv6 source
+	// address.
 	DimSrc Dim = iota
-	// DimDst is the IPv4 destination address, or the top 32 bits of the
-	// IPv6 destination address.
+	// DimDst is the IPv4 destination address, or bits 0-31 of the IPv6
+	// destination address.
 	DimDst
 	// DimSrcPort is the TCP or UDP source port, or the ICMP type.
 	DimSrcPort
@@ -33,14 +33,28 @@ const (
 	DimEtherType
 	// DimTCPFlags is the TCP flags byte.
 	DimTCPFlags
+	// DimSrc6B, DimSrc6C and DimSrc6D are bits 32-63, 64-95 and 96-127 of
+	// the IPv6 source address (0 for other packets).
+	DimSrc6B
+	DimSrc6C
+	DimSrc6D
+	// DimDst6B, DimDst6C and DimDst6D are those of the destination.
+	DimDst6B
+	DimDst6C
+	DimDst6D
+	// DimInnerType is the EtherType after the first VLAN tag.
+	DimInnerType
+	// DimTOSTTL is the IPv4 type of service and time to live, TOS<<8|TTL.
+	DimTOSTTL
 	// NumDims is the number of dimensions. It is a power of two so that a
 	// dimension index masked with NumDims-1 needs no bounds check.
 	NumDims
 )
 
-var dimBits = [NumDims]uint8{32, 32, 16, 16, 11, 17, 16, 8}
+var dimBits = [NumDims]uint8{32, 32, 16, 16, 11, 17, 16, 8, 32, 32, 32, 32, 32, 32, 16, 16}
 
-var dimNames = [NumDims]string{"src", "dst", "src-port", "dst-port", "proto", "vlan", "ethertype", "tcp-flags"}
+var dimNames = [NumDims]string{"src", "dst", "src-port", "dst-port", "proto", "vlan", "ethertype", "tcp-flags",
+	"src6-32", "src6-64", "src6-96", "dst6-32", "dst6-64", "dst6-96", "inner-type", "tos-ttl"}
 
 // DimBits is the width of dimension d in bits.
 func DimBits(d Dim) int { return int(dimBits[d&(NumDims-1)]) }
@@ -101,28 +115,21 @@ func VLANDim(tagged bool, tci uint16) uint32 {
 // vlanTCI inverts VLANDim's permutation of the TCI.
 func vlanTCI(v uint32) uint16 { return uint16(v>>4&0x0fff) | uint16(v&0xf)<<12 }
 
-// Key is what the classifier knows of a packet. Tuple holds the
-// dimensions the trees cut on; the other fields are read only for rules
-// that match on them. A Key is 96 bytes, so that in an array every Tuple
+// Key is what the classifier knows of a packet: the dimensions in Tuple,
+// which the trees cut on, and the MAC addresses, which only the rules
+// naming them read. A Key is 96 bytes, so that in an array every Tuple
 // lies in one cache line.
 //
 // FromFrame and SetIPv4 fill keys as the classifier expects them; a key
 // built by hand must keep the same invariants: every Tuple value within
-// its dimension's width, an ICMP type and code below 256, DimSrc and
-// DimDst of an IPv6 packet the top halves of Src6[0] and Dst6[0].
+// its dimension's width, an ICMP type and code below 256, the IPv6
+// dimensions 0 for other packets.
 type Key struct {
 	// Tuple is indexed by Dim.
 	Tuple [NumDims]uint32
-	// Src6 and Dst6 are the IPv6 addresses as big-endian halves (zero for
-	// other packets).
-	Src6, Dst6 [2]uint64
 	// EthDst and EthSrc are the MAC addresses in the low 48 bits.
 	EthDst, EthSrc uint64
-	// InnerType is the EtherType after the first VLAN tag.
-	InnerType uint16
-	// TOS and TTL are the IPv4 type of service and time to live.
-	TOS, TTL uint8
-	_        [11]byte
+	_              [16]byte
 }
 
 // L3 is the key's network-layer protocol.
@@ -140,6 +147,27 @@ func (k *Key) Tagged() bool { return k.Tuple[DimVLAN] != 0 }
 
 // TCI is the first VLAN tag's tag control information.
 func (k *Key) TCI() uint16 { return vlanTCI(k.Tuple[DimVLAN]) }
+
+// Src6 is the IPv6 source address as big-endian halves.
+func (k *Key) Src6() [2]uint64 {
+	t := &k.Tuple
+	return [2]uint64{uint64(t[DimSrc])<<32 | uint64(t[DimSrc6B]), uint64(t[DimSrc6C])<<32 | uint64(t[DimSrc6D])}
+}
+
+// Dst6 is the IPv6 destination address as big-endian halves.
+func (k *Key) Dst6() [2]uint64 {
+	t := &k.Tuple
+	return [2]uint64{uint64(t[DimDst])<<32 | uint64(t[DimDst6B]), uint64(t[DimDst6C])<<32 | uint64(t[DimDst6D])}
+}
+
+// TOS and TTL are the IPv4 type of service and time to live.
+func (k *Key) TOS() uint8 { return uint8(k.Tuple[DimTOSTTL] >> 8) }
+
+// TTL is the IPv4 time to live.
+func (k *Key) TTL() uint8 { return uint8(k.Tuple[DimTOSTTL]) }
+
+// InnerType is the EtherType after the first VLAN tag.
+func (k *Key) InnerType() uint16 { return uint16(k.Tuple[DimInnerType]) }
 
 // SetIPv4 sets an IPv4 5-tuple: the addresses, the protocol with its
 // ports (or ICMP type and code) present.
@@ -166,7 +194,7 @@ func (k *Key) FromFrame(b []byte, l *header.Layout) {
 	k.Tuple[DimEtherType] = uint32(et)
 	if (et == header.EtherTypeVLAN || et == header.EtherTypeQinQ || et == header.EtherTypeQinQ1) && len(b) >= header.EthernetLen+header.VLANTagLen {
 		k.Tuple[DimVLAN] = VLANDim(true, be.Uint16(b[14:]))
-		k.InnerType = be.Uint16(b[16:])
+		k.Tuple[DimInnerType] = uint32(be.Uint16(b[16:]))
 	}
 	off := l.L3Off()
 	var l3 L3
@@ -175,13 +203,13 @@ func (k *Key) FromFrame(b []byte, l *header.Layout) {
 		ip := header.IPv4(b[off:])
 		l3 = L3IPv4
 		k.Tuple[DimSrc], k.Tuple[DimDst] = be.Uint32(b[off+12:]), be.Uint32(b[off+16:])
-		k.TOS, k.TTL = ip.TOS(), ip.TTL()
+		k.Tuple[DimTOSTTL] = uint32(ip.TOS())<<8 | uint32(ip.TTL())
 	case header.L3IPv6:
 		l3 = L3IPv6
 		a := b[off+8 : off+40]
-		k.Src6 = [2]uint64{be.Uint64(a[0:]), be.Uint64(a[8:])}
-		k.Dst6 = [2]uint64{be.Uint64(a[16:]), be.Uint64(a[24:])}
-		k.Tuple[DimSrc], k.Tuple[DimDst] = uint32(k.Src6[0]>>32), uint32(k.Dst6[0]>>32)
+		t := &k.Tuple
+		t[DimSrc], t[DimSrc6B], t[DimSrc6C], t[DimSrc6D] = be.Uint32(a[0:]), be.Uint32(a[4:]), be.Uint32(a[8:]), be.Uint32(a[12:])
+		t[DimDst], t[DimDst6B], t[DimDst6C], t[DimDst6D] = be.Uint32(a[16:]), be.Uint32(a[20:]), be.Uint32(a[24:]), be.Uint32(a[28:])
 	default:
 		return
 	}

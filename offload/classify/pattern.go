@@ -143,7 +143,7 @@ func (f Field) value(k *Key) uint64 {
 	case VLANTCI:
 		return uint64(vlanTCI(t[DimVLAN]))
 	case VLANInnerType:
-		return uint64(k.InnerType)
+		return uint64(t[DimInnerType])
 	case IPv4Src:
 		return uint64(t[DimSrc])
 	case IPv4Dst:
@@ -151,17 +151,17 @@ func (f Field) value(k *Key) uint64 {
 	case IPv4Proto, IPv6Proto:
 		return uint64(k.Proto())
 	case IPv4TOS:
-		return uint64(k.TOS)
+		return uint64(k.TOS())
 	case IPv4TTL:
-		return uint64(k.TTL)
+		return uint64(k.TTL())
 	case IPv6SrcHi:
-		return k.Src6[0]
+		return uint64(t[DimSrc])<<32 | uint64(t[DimSrc6B])
 	case IPv6SrcLo:
-		return k.Src6[1]
+		return uint64(t[DimSrc6C])<<32 | uint64(t[DimSrc6D])
 	case IPv6DstHi:
-		return k.Dst6[0]
+		return uint64(t[DimDst])<<32 | uint64(t[DimDst6B])
 	case IPv6DstLo:
-		return k.Dst6[1]
+		return uint64(t[DimDst6C])<<32 | uint64(t[DimDst6D])
 	case TCPSrc, UDPSrc, ICMPType:
 		return uint64(t[DimSrcPort])
 	case TCPDst, UDPDst, ICMPCode:

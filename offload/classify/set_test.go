@@ -174,10 +174,10 @@ func TestFromFrame(t *testing.T) {
 			tcp.SetNetworkLayerForChecksum(ip)
 			return []gopacket.SerializableLayer{eth(layers.EthernetTypeDot1Q), &layers.Dot1Q{Priority: 3, VLANIdentifier: 5, Type: layers.EthernetTypeIPv4}, ip, tcp, gopacket.Payload("x")}
 		}, func(k *Key) bool {
-			return k.Tagged() && k.TCI() == 3<<13|5 && k.InnerType == 0x0800 && k.Tuple[DimEtherType] == 0x8100 &&
+			return k.Tagged() && k.TCI() == 3<<13|5 && k.InnerType() == 0x0800 && k.Tuple[DimEtherType] == 0x8100 &&
 				k.Tuple[DimSrc] == 0x0a000001 && k.Tuple[DimDst] == 0xc0a80102 && k.Proto() == 6 && k.HasL4() &&
 				k.Tuple[DimSrcPort] == 1234 && k.Tuple[DimDstPort] == 80 && k.Tuple[DimTCPFlags] == header.TCPFlagSYN &&
-				k.TOS == 0x10 && k.TTL == 64 && k.EthSrc == 0x020000000001 && k.EthDst == 0x020000000002
+				k.TOS() == 0x10 && k.TTL() == 64 && k.EthSrc == 0x020000000001 && k.EthDst == 0x020000000002
 		}, "ingress pattern eth src is 02:00:00:00:00:01 / vlan vid is 5 pcp is 3 inner_type is 0x0800 / ipv4 src is 10.0.0.1 tos is 0x10 ttl is 64 / tcp dst is 80 flags spec 0x02 flags mask 0x02 / end actions end"},
 		{"ipv6 udp", func() []gopacket.SerializableLayer {
 			ip := &layers.IPv6{Version: 6, HopLimit: 9, NextHeader: layers.IPProtocolUDP, SrcIP: net.ParseIP("2001:db8::1"), DstIP: net.ParseIP("2001:db8:1::2")}
@@ -185,8 +185,8 @@ func TestFromFrame(t *testing.T) {
 			udp.SetNetworkLayerForChecksum(ip)
 			return []gopacket.SerializableLayer{eth(layers.EthernetTypeIPv6), ip, udp, gopacket.Payload("xy")}
 		}, func(k *Key) bool {
-			return k.L3() == L3IPv6 && k.Src6 == [2]uint64{0x20010db800000000, 1} && k.Tuple[DimSrc] == 0x20010db8 &&
-				k.Dst6 == [2]uint64{0x20010db800010000, 2} && k.Proto() == 17 && k.HasL4() && k.Tuple[DimDstPort] == 5353
+			return k.L3() == L3IPv6 && k.Src6() == [2]uint64{0x20010db800000000, 1} && k.Tuple[DimSrc] == 0x20010db8 &&
+				k.Dst6() == [2]uint64{0x20010db800010000, 2} && k.Proto() == 17 && k.HasL4() && k.Tuple[DimDstPort] == 5353
 		}, "ingress pattern ipv6 src is 2001:db8::1 dst spec 2001:db8:1:: dst prefix 48 / udp src is 53 / end actions end"},
 		{"ipv4 icmp", func() []gopacket.SerializableLayer {
 			return []gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)}, gopacket.Payload("ping")}

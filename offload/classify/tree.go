@@ -18,7 +18,7 @@ import (
 //
 // A tree is an array of 64-bit node words. An internal node is
 //
-//	base<<32 | k<<8 | shift<<3 | dim
+//	base<<32 | k<<9 | shift<<4 | dim
 //
 // whose child for key t is nodes[base + (t[dim]>>shift) & (1<<k-1)]. A
 // leaf is j<<32 | leafBit with k, shift and dim 0, stored at nodes[j] and
@@ -27,7 +27,7 @@ import (
 // node kind. nodes[j+1] is start<<32 | count of the leaf's rules in
 // tree.rules, in rank order.
 
-const leafBit = 1 << 13
+const leafBit = 1 << 14
 
 // leafRule is one rule of a leaf: its box in the first five dimensions,
 // as low end and span, and its rank. rank2 is rank<<1 | 1 if the rule
@@ -65,6 +65,10 @@ type Options struct {
 	MaxCutBits int
 	// MaxDepth bounds a tree's depth. Default 12.
 	MaxDepth int
+	// MemoryFactor bounds a tree: its node words and leaf entries number
+	// at most MemoryFactor times its rules, plus 2^17. Past that, nodes
+	// are left as longer leaves. Default 32.
+	MemoryFactor int
 }
 
 func (o *Options) withDefaults() Options {
@@ -84,6 +88,9 @@ func (o *Options) withDefaults() Options {
 	if r.MaxDepth <= 0 {
 		r.MaxDepth = 12
 	}
+	if r.MemoryFactor <= 0 {
+		r.MemoryFactor = 32
+	}
 	return r
 }
 
@@ -100,12 +107,26 @@ type builder struct {
 	leaves map[string]uint64
 	diff   []int32
 	key    []byte
+	// used counts node words and leaf entries, the ones of pending jobs
+	// included; a cut that would take it past budget is not made.
+	used, budget int
 }
 
-// buildTree builds a tree of the rules (ranks, ascending).
-func buildTree(boxes []box, ranks []int32, opt Options) tree {
+// job is a node to build: its rules (ranks, ascending), region and depth,
+// and where its word goes (slot in nodes, or the root if -1).
+type job struct {
+	slot  int
+	list  []int32
+	reg   region
+	depth int
+}
+
+// buildTree builds a tree of the rules (ranks, ascending), breadth first,
+// so that if the memory budget runs out it is the deepest levels that are
+// left as longer leaves.
+func buildTree(boxes []box, ranks []int32, opt Options, budget int) tree {
 	t := &tree{}
-	b := &builder{opt: opt, boxes: boxes, t: t, leaves: map[string]uint64{}}
+	b := &builder{opt: opt, boxes: boxes, t: t, leaves: map[string]uint64{}, budget: budget}
 	var reg region
 	for d := range NumDims {
 		reg.hi[d] = dimMax(d)
@@ -113,18 +134,34 @@ func buildTree(boxes []box, ranks []int32, opt Options) tree {
 	if len(ranks) > 0 {
 		t.first = uint32(ranks[0])
 	}
-	t.root = b.build(b.prune(ranks, &reg), &reg, 0)
+	root := job{slot: -1, list: b.prune(ranks, &reg), reg: reg}
+	b.used = len(root.list)
+	queue := []job{root}
+	for len(queue) > 0 {
+		j := queue[0]
+		queue[0] = job{}
+		queue = queue[1:]
+		w := b.node(&j, &queue)
+		if j.slot < 0 {
+			t.root = w
+		} else {
+			t.nodes[j.slot] = w
+		}
+	}
 	return *t
 }
 
-func (b *builder) build(list []int32, reg *region, depth int) uint64 {
-	if len(list) <= b.opt.LeafSize || depth >= b.opt.MaxDepth {
+// node makes j a leaf, or cuts it and queues its children.
+func (b *builder) node(j *job, queue *[]job) uint64 {
+	list, reg := j.list, &j.reg
+	if len(list) <= b.opt.LeafSize || j.depth >= b.opt.MaxDepth {
 		return b.leaf(list)
 	}
-	d, k, ok := b.chooseCut(list, reg)
-	if !ok {
+	d, k, sum, ok := b.chooseCut(list, reg)
+	if !ok || b.used+1<<k+sum-len(list) > b.budget {
 		return b.leaf(list)
 	}
+	b.used += 1<<k + sum - len(list)
 	t := b.t
 	free := bitsOf(reg.hi[d] - reg.lo[d])
 	shift := free - k
@@ -140,15 +177,15 @@ func (b *builder) build(list []int32, reg *region, depth int) uint64 {
 			children[c] = append(children[c], r)
 		}
 	}
-	child := *reg
 	for c := range n {
-		child.lo[d] = reg.lo[d] + uint32(c)<<shift
-		child.hi[d] = child.lo[d] + (uint32(1)<<shift - 1)
-		w := b.build(b.prune(children[c], &child), &child, depth+1)
-		t.nodes[base+c] = w
+		child := job{slot: base + c, reg: *reg, depth: j.depth + 1}
+		child.reg.lo[d] = reg.lo[d] + uint32(c)<<shift
+		child.reg.hi[d] = child.reg.lo[d] + (uint32(1)<<shift - 1)
+		child.list = b.prune(children[c], &child.reg)
+		*queue = append(*queue, child)
 	}
-	t.depth = max(t.depth, depth+1)
-	return uint64(base)<<32 | uint64(k)<<8 | uint64(shift)<<3 | uint64(d)
+	t.depth = max(t.depth, j.depth+1)
+	return uint64(base)<<32 | uint64(k)<<9 | uint64(shift)<<4 | uint64(d)
 }
 
 // bitsOf is log2(span+1) for a region's span 2^n-1.
@@ -185,10 +222,10 @@ func (b *builder) prune(list []int32, reg *region) []int32 {
 // chooseCut picks the dimension and number of bits to cut: the cut whose
 // largest child is smallest, among those within the space bound, then the
 // one of least space.
-func (b *builder) chooseCut(list []int32, reg *region) (Dim, int, bool) {
+func (b *builder) chooseCut(list []int32, reg *region) (Dim, int, int, bool) {
 	n := len(list)
 	budget := b.opt.SpaceFactor * n
-	bestD, bestK, bestMax, bestSpace := Dim(0), 0, n, 0
+	bestD, bestK, bestMax, bestSpace, bestSum := Dim(0), 0, n, 0, 0
 	for d := range NumDims {
 		free := bitsOf(reg.hi[d] - reg.lo[d])
 		for k := 1; k <= min(free, b.opt.MaxCutBits); k++ {
@@ -221,11 +258,11 @@ func (b *builder) chooseCut(list []int32, reg *region) (Dim, int, bool) {
 			}
 			space := nc + sum
 			if most < bestMax || most == bestMax && bestK != 0 && space < bestSpace {
-				bestD, bestK, bestMax, bestSpace = d, k, most, space
+				bestD, bestK, bestMax, bestSpace, bestSum = d, k, most, space, sum
 			}
 		}
 	}
-	return bestD, bestK, bestK != 0 && bestMax < n
+	return bestD, bestK, bestSum, bestK != 0 && bestMax < n
 }
 
 // leaf stores a leaf of the rules in list (or finds the same list stored
@@ -252,15 +289,9 @@ func (b *builder) leaf(list []int32) uint64 {
 			protoLo: uint16(bx.lo[DimProto]), protoSpan: uint16(bx.hi[DimProto] - bx.lo[DimProto]),
 			rank2: uint32(r) << 1,
 		}
-		// The leaf compares five dimensions; a rule narrower in the others
-		// is checked in full.
-		narrowElsewhere := false
-		for d := DimProto + 1; d < NumDims; d++ {
-			if bx.lo[d] != 0 || bx.hi[d] != dimMax(d) {
-				narrowElsewhere = true
-			}
-		}
-		if !bx.exact || narrowElsewhere {
+		// The leaf compares five dimensions; the others, and what the box
+		// cannot say, are the rule's residual checks.
+		if len(bx.rest) > 0 {
 			lr.rank2 |= 1
 		}
 		t.rules = append(t.rules, lr)
@@ -283,7 +314,8 @@ func groupOf(b *box) int {
 }
 
 // buildTrees partitions the rules and builds a tree of each partition.
-func buildTrees(boxes []box, live []int32, opt Options) []tree {
+// budget bounds each tree's node words and leaf entries.
+func buildTrees(boxes []box, live []int32, opt Options, budget func(rules int) int) []tree {
 	groups := make([][]int32, len(groupOrder)+1)
 	for _, r := range live {
 		g := groupOf(&boxes[r])
@@ -292,7 +324,7 @@ func buildTrees(boxes []box, live []int32, opt Options) []tree {
 	var trees []tree
 	for _, g := range groups {
 		if len(g) > 0 {
-			trees = append(trees, buildTree(boxes, g, opt))
+			trees = append(trees, buildTree(boxes, g, opt, budget(len(g))))
 		}
 	}
 	slices.SortFunc(trees, func(a, b tree) int { return int(a.first) - int(b.first) })
