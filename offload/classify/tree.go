@@ -157,7 +157,7 @@ func (b *builder) node(j *job, queue *[]job) uint64 {
 	if len(list) <= b.opt.LeafSize || j.depth >= b.opt.MaxDepth {
 		return b.leaf(list)
 	}
-	d, k, sum, ok := b.chooseCut(list, reg)
+	d, k, sum, ok := b.chooseCut(list, reg, j.depth == 0)
 	if !ok || b.used+1<<k+sum-len(list) > b.budget {
 		return b.leaf(list)
 	}
@@ -221,10 +221,14 @@ func (b *builder) prune(list []int32, reg *region) []int32 {
 
 // chooseCut picks the dimension and number of bits to cut: the cut whose
 // largest child is smallest, among those within the space bound, then the
-// one of least space.
-func (b *builder) chooseCut(list []int32, reg *region) (Dim, int, int, bool) {
+// one of least space. The root may always take 2^MaxCutBits children: it
+// is one node per tree, and a wide first cut saves levels.
+func (b *builder) chooseCut(list []int32, reg *region, root bool) (Dim, int, int, bool) {
 	n := len(list)
 	budget := b.opt.SpaceFactor * n
+	if root {
+		budget = max(budget, 1<<b.opt.MaxCutBits)
+	}
 	bestD, bestK, bestMax, bestSpace, bestSum := Dim(0), 0, n, 0, 0
 	for d := range NumDims {
 		free := bitsOf(reg.hi[d] - reg.lo[d])
