@@ -86,9 +86,13 @@ func (e *SyntaxError) Error() string {
 func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
 
 // ParseCommand parses a whole `flow ...` line.
-func ParseCommand(line string) (*Command, error) {
+func ParseCommand(line string) (Command, error) {
 	p := newParser(line)
-	return p.command()
+	c, err := p.command()
+	if err != nil {
+		return Command{}, err
+	}
+	return *c, nil
 }
 
 // ParseRule parses a rule as it follows `flow create <port>`: attributes,

@@ -118,7 +118,7 @@ func TestParseCommand(t *testing.T) {
 			t.Errorf("%s: %v", tt.line, err)
 			continue
 		}
-		tt.check(t, c)
+		tt.check(t, &c)
 		if c.Rule != nil {
 			roundTrip(t, c.Rule)
 		}
