@@ -501,3 +501,41 @@ func TestClassifyAllocs(t *testing.T) {
 		}
 	}
 }
+
+func (b *box) contains(k *Key) bool {
+	for d := range NumDims {
+		if v := k.Tuple[d]; v < b.lo[d] || v > b.hi[d] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestBoxOf: a rule's box holds every key the pattern matches, and the box
+// with the residual checks is the pattern; an exact box is the pattern by
+// itself.
+func TestBoxOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 3000 {
+		r := randParsed(t, rng, []float64{0.3, 0.9, -1}[rng.IntN(3)])
+		b, ok := boxOf(&r.Pattern)
+		if !ok {
+			continue
+		}
+		for range 30 {
+			k := keyIn(rng, r)
+			if rng.IntN(3) == 0 {
+				k = randKey(rng)
+			}
+			want := r.Pattern.Matches(&k)
+			in := b.contains(&k)
+			rest := true
+			for _, c := range b.rest {
+				rest = rest && c.match(&k)
+			}
+			if want && !in || want != (in && rest) || b.exact && in != want {
+				t.Fatalf("%s\nkey %+v: matches %v, in box %v, checks %v, exact %v", r, k, want, in, rest, b.exact)
+			}
+		}
+	}
+}

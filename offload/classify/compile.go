@@ -183,12 +183,3 @@ func boxOf(p *Pattern) (b box, ok bool) {
 	b.exact = len(b.rest) == 0
 	return b, true
 }
-
-func (b *box) contains(k *Key) bool {
-	for d := range NumDims {
-		if v := k.Tuple[d]; v < b.lo[d] || v > b.hi[d] {
-			return false
-		}
-	}
-	return true
-}
