@@ -3,7 +3,6 @@ package classify
 import (
 	"slices"
 	"time"
-	"unsafe"
 )
 
 // Classifier is a compiled, immutable set of rules. Any number of
@@ -83,7 +82,7 @@ func Compile(rules []*Rule, opt *Options) *Classifier {
 		c.stats.Nodes += len(t.nodes)
 		c.stats.LeafEntries += len(t.rules)
 		c.stats.MaxDepth = max(c.stats.MaxDepth, t.depth)
-		c.stats.Bytes += len(t.nodes)*8 + len(t.rules)*int(unsafe.Sizeof(leafRule{}))
+		c.stats.Bytes += len(t.nodes)*8 + len(t.rules)*leafRuleSize
 	}
 	c.stats.BuildTime = time.Since(start)
 	return c
