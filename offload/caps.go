@@ -120,11 +120,10 @@ var txCapNames = map[TxCaps]string{
 }
 
 // What offloadpmd's own engines perform. A capability is listed only once
-// its engine exists; classification and the DoS filter come with their
-// issues.
+// its engine exists; classification comes with its issue.
 const (
 	SoftwareRx = RxIPv4Cksum | RxUDPCksum | RxTCPCksum | RxTCPLRO | RxUDPGRO | RxIPv4Reassembly | RxIPv6Reassembly |
-		RxESPDecrypt | RxDigestVerify
+		RxESPDecrypt | RxDigestVerify | RxDoSFilter
 	SoftwareTx = TxIPv4Cksum | TxUDPCksum | TxTCPCksum | TxTCPTSO | TxUDPTSO | TxMultiSegs |
 		TxTCPTSO6 | TxUDPTSO6 | TxUFO | TxESPEncrypt | TxDigest
 )

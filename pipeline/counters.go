@@ -4,6 +4,7 @@ import (
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/offload/assembly"
 	"github.com/offloadpmd/offloadpmd/offload/digest"
+	"github.com/offloadpmd/offloadpmd/offload/dos"
 	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/offload/header"
 )
@@ -85,6 +86,15 @@ const (
 	DigestNoConfig
 	DigestRxMultiSegment
 	DigestRxNoConfig
+	// DoS filter: packets passed because their source is allowed, sources
+	// established by a completed handshake, and the tables' evictions and
+	// expiries (copied from the Filter's statistics; drops are DoSDropped).
+	DoSAllowed
+	DoSEstablished
+	DoSSourceEvictions
+	DoSFlowEvictions
+	DoSFlowsExpired
+	DoSFragmentEvictions
 
 	numFixed
 )
@@ -149,7 +159,8 @@ var (
 	espDroppedBase   = reassAbortedBase + numAsmReasons
 	digDroppedBase   = espDroppedBase + numESPReasons
 	digUnverBase     = digDroppedBase + numDigReasons
-	numCounters      = digUnverBase + numDigReasons
+	dosDroppedBase   = digUnverBase + numDigReasons
+	numCounters      = dosDroppedBase + dos.NumReasons
 )
 
 func maxOf[T ~uint8](xs []T) T {
@@ -204,6 +215,9 @@ func DigestDropped(r digest.Reason) Counter { return Counter(digDroppedBase + in
 // for reason r (a wrong digest is DigestVerifiedBad).
 func DigestUnverified(r digest.Reason) Counter { return Counter(digUnverBase + int(r)) }
 
+// DoSDropped counts packets the DoS filter dropped for reason r.
+func DoSDropped(r dos.Reason) Counter { return Counter(dosDroppedBase + int(r)) }
+
 var counterNames = func() []string {
 	n := make([]string, numCounters)
 	copy(n, fixedNames[:])
@@ -247,6 +261,15 @@ var counterNames = func() []string {
 			n[DigestUnverified(r)] = r.String() // digest-...
 		}
 	}
+	for c, name := range map[Counter]string{
+		DoSAllowed: "dos-allowed", DoSEstablished: "dos-established", DoSSourceEvictions: "dos-source-evictions",
+		DoSFlowEvictions: "dos-flow-evictions", DoSFlowsExpired: "dos-flows-expired", DoSFragmentEvictions: "dos-fragment-evictions",
+	} {
+		n[c] = name
+	}
+	for _, r := range dos.Reasons() {
+		n[DoSDropped(r)] = "dos-" + r.String()
+	}
 	return n
 }()
 
@@ -271,6 +294,8 @@ func (c Counter) IsDrop() bool {
 	case int(c) >= espDroppedBase && int(c) < espDroppedBase+numESPReasons:
 		return true
 	case int(c) >= digDroppedBase && int(c) < digDroppedBase+numDigReasons:
+		return true
+	case int(c) >= dosDroppedBase && int(c) < dosDroppedBase+dos.NumReasons:
 		return true
 	}
 	return false

@@ -25,6 +25,7 @@ type Forwarder struct {
 func NewForwarder(eal *pmd.EAL, e *Engine, lcores []*Lcore, busyPoll bool) *Forwarder {
 	f := &Forwarder{eal: eal, engine: e, lcores: lcores, busyPoll: busyPoll}
 	f.obs = newObserver(f.halves())
+	linkDoSPeers(lcores)
 	return f
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/offload/assembly"
 	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/dos"
 	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/offload/header"
 	"github.com/offloadpmd/offloadpmd/offload/segment"
@@ -55,6 +56,9 @@ type Offload struct {
 	Digests                                     *DigestConfigs
 	Digest, DigestAppend, DigestGood, DigestBad pmd.Dynflag
 	DigestField                                 pmd.Dynfield
+	// DoS, if set, holds the DoS filter's rules: every stream then has a
+	// dos.Filter, used where its RX port enables dos_filter (dos.go).
+	DoS *dos.Control
 
 	csum csumPorts // the csum engine's per-port settings
 }
@@ -116,6 +120,7 @@ type offloadState struct {
 	lastRe   assembly.ReassemblyStats
 	dig      digestState
 	esp      *espState
+	dos      *dosState // with Offload.DoS
 }
 
 func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
@@ -133,6 +138,10 @@ func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
 		esp:     newESPState(),
 	}
 	o.outPkts = o.pkts[pmd.BurstMax:]
+	if sc := s.Config(); cfg.DoS != nil && sc.RxMode != pmd.RxRing {
+		// Not a pipeline's TX half (RX from a ring): the RX half judges.
+		o.dos = newDoSState(cfg.DoS, dosEnabled(cfg.Tables.Load(sc.RxPort)))
+	}
 	return o
 }
 
@@ -158,6 +167,9 @@ type burstView struct {
 	espIn          bool        // decrypt ESP packets (the RX port enables it)
 	espOut         []ESPPolicy // the TX port's outbound policies, when it enables encryption
 	dig            digestView
+	dos            bool  // judge the burst (the RX port enables dos_filter)
+	dosObserve     bool  // show the TX port's stream the SYN-ACKs sent (it filters)
+	now            int64 // the burst's time, with dos or dosObserve
 }
 
 func (s *Stream) loadBurst(b *burstView) {
@@ -187,6 +199,10 @@ func (s *Stream) loadBurst(b *burstView) {
 		}
 	}
 	s.loadDigest(b)
+	if d := s.off.dos; d != nil {
+		b.dos = dosEnabled(b.rx)
+		b.dosObserve = d.peer != nil && dosEnabled(b.tx)
+	}
 }
 
 // requestOf reads a packet's TX request from its mbuf.

@@ -249,6 +249,12 @@ func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if brought {
 		pkts = s.validate(pkts, &b)
 	}
+	if b.dos || b.dosObserve {
+		b.now = dosNow(clk)
+	}
+	if b.dos {
+		pkts = s.dosFilter(pkts, b.now)
+	}
 	if b.espIn {
 		pkts = s.decrypt(pkts, &b)
 	}
@@ -291,6 +297,9 @@ func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inP
 	n := e.Fwd(s, pkts)
 	if s.tracing {
 		s.traceEngine(e, pkts[:n])
+	}
+	if b.dosObserve {
+		s.dosObserve(pkts[:n], b.now)
 	}
 	if s.role != RoleRx && (brought || e.OwnRequests || len(b.espOut) > 0) {
 		if !s.off.finished || len(b.espOut) > 0 {
