@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/offloadpmd/offloadpmd/offload"
+	"github.com/offloadpmd/offloadpmd/offload/dos"
 	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/pmd"
 )
@@ -48,6 +49,9 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 		// Appended digests verified and stripped (TestDigestDoesNotAllocate
 		// makes them too).
 		{"digest-verify", withDigests(t, small.frames()), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxDigestVerify}, 0},
+		// The DoS filter on a spoofed-source SYN flood beside the flows:
+		// its tables full, evicting, dropping over the budget.
+		{"dos", dosFlood(t, small.frames(), 3000), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxDoSFilter}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,6 +68,15 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 				if err := r.off.Digests.Set(p.ID(), hmacConfig(16, DigestModeAppend)); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if ch.EnableRx.Has(offload.RxDoSFilter) {
+				cfg := dosTestConfig()
+				cfg.SYNBudget = dos.Rate{Rate: 1_000_000, Burst: 1000}
+				ctl, err := dos.NewControl(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.off.DoS = ctl
 			}
 			if c.esp != 0 {
 				ch.EnableTx |= offload.TxESPEncrypt
@@ -96,6 +109,12 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 			}
 			if c.esp != 0 && after.Counters[ESPEncrypted] == before.Counters[ESPEncrypted] {
 				t.Errorf("nothing was encrypted: %s", after.nonZero())
+			}
+			if c.rx.EnableRx.Has(offload.RxDoSFilter) {
+				u, _ := f.Streams()[0].DoSUsage()
+				if after.Dropped() == before.Dropped() || after.Counters[DoSSourceEvictions] == 0 || u.Sources > u.SourcesCap {
+					t.Errorf("the filter dropped or evicted nothing (usage %+v): %s", u, after.nonZero())
+				}
 			}
 			if c.rx.EnableRx.Has(offload.RxDigestVerify) && (after.Counters[DigestVerifiedGood] == before.Counters[DigestVerifiedGood] || after.Counters[DigestVerifiedBad] != 0) {
 				t.Errorf("digests not verified good: %s", after.nonZero())
