@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"unsafe"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -232,16 +231,5 @@ func TestFromFrame(t *testing.T) {
 		if a := testing.AllocsPerRun(100, func() { k.FromFrame(b, &l) }); a != 0 {
 			t.Errorf("FromFrame: %v allocations", a)
 		}
-	}
-}
-
-// TestSizes: two leaf entries to a cache line, and keys whose Tuple never
-// straddles one.
-func TestSizes(t *testing.T) {
-	if s := unsafe.Sizeof(leafRule{}); s != leafRuleSize {
-		t.Errorf("leafRule is %d bytes, not %d", s, leafRuleSize)
-	}
-	if s := unsafe.Sizeof(Key{}); s != 96 {
-		t.Errorf("Key is %d bytes, not 96", s)
 	}
 }
