@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/offloadpmd/offloadpmd/offload/dos"
 )
 
 // Topology is testpmd's --port-topology.
@@ -147,6 +149,10 @@ type Config struct {
 	// SAs are the config file's IPsec security associations (sa.go), with
 	// their outbound policies; their keys stay in their key files.
 	SAs []SASpec
+
+	// DoS is the config file's dos section (dos.go) over
+	// dos.DefaultConfig(); nil without one.
+	DoS *dos.Config
 
 	// Warnings collected while parsing: options accepted for compatibility
 	// that change nothing here.

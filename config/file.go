@@ -491,7 +491,7 @@ func (l *loader) top(n *yaml.Node) {
 		}},
 		{"sas", l.sasSec},
 		{"rules", l.reserved("classification rules arrive with issue 8; not supported yet")},
-		{"dos", l.reserved("DoS filtering arrives with issue 8; not supported yet")},
+		{"dos", l.dosSec},
 	})
 }
 

@@ -315,7 +315,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"rules", "rules: [{match: tcp}]\n",
 			`rules: classification rules arrive with issue 8; not supported yet`},
 		{"dos", "dos: {syn_rate: 10}\n",
-			`dos: DoS filtering arrives with issue 8; not supported yet`},
+			`offload.yaml:1:7: dos.syn_rate: unknown key; allowed in dos: ipv4_prefix_len,`},
 		{"not YAML", "eal: [1, 2\nburst: 3\n",
 			`offload.yaml:1: not a YAML file: did not find expected ',' or ']'`},
 		{"binary", "\x7fELF\x02\x01\x01\x00\x00",

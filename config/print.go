@@ -40,6 +40,7 @@ type (
 		LogLevel    string         `yaml:"log_level"`
 		MetricsAddr string         `yaml:"metrics_addr"`
 		SAs         []yamlSA       `yaml:"sas,omitempty"`
+		DoS         *yamlDoS       `yaml:"dos,omitempty"`
 	}
 	yamlEAL struct {
 		Lcores     string   `yaml:"lcores"`
@@ -185,6 +186,7 @@ func (c *Config) fileOf() yamlFile {
 		LogLevel:    c.LogLevel,
 		MetricsAddr: c.MetricsAddr,
 		SAs:         sasOf(c.SAs),
+		DoS:         dosOf(c.DoS),
 	}
 	portOffloads := func(id uint16) *yamlOffloads {
 		w := c.PortOffloads[id]
