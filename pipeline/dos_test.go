@@ -380,3 +380,21 @@ func dosFlood(t *testing.T, frames [][]byte, n int) [][]byte {
 	}
 	return out
 }
+
+// TestDoSCounters: every reason the filter gives is a named drop counter.
+func TestDoSCounters(t *testing.T) {
+	for _, r := range dos.Reasons() {
+		c := DoSDropped(r)
+		if c.String() != "dos-"+r.String() || !c.IsDrop() {
+			t.Errorf("reason %v: counter %q, drop %v", r, c, c.IsDrop())
+		}
+	}
+	for _, c := range []Counter{DoSAllowed, DoSEstablished, DoSSourceEvictions, DoSFlowEvictions, DoSFlowsExpired, DoSFragmentEvictions} {
+		if c.IsDrop() || c.String() == "unused" {
+			t.Errorf("counter %d %q: drop %v", c, c, c.IsDrop())
+		}
+	}
+	if n := DoSDropped(dos.Reasons()[len(dos.Reasons())-1]); int(n) >= numCounters {
+		t.Errorf("the last reason's counter %d is past the counters (%d)", n, numCounters)
+	}
+}

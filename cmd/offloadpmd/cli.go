@@ -97,6 +97,13 @@ func init() {
 		{words: "digest set", args: digestSetArgs, help: "a port's message digest: what its packets' digest requests get, what its received packets are checked against (appended, the default, or in the dynfield); the key in hex, never shown", run: cmdDigestSet},
 		{words: "digest show", args: "<port>", help: "a port's digest (the key redacted)", run: cmdDigestShow},
 		{words: "digest clear", args: "<port>", help: "remove a port's digest (its requests are then dropped, its packets not verified)", run: cmdDigestClear},
+
+		{words: "dos show", args: "[<addr>]", help: "the DoS filter: filtering ports, configuration, each stream's table occupancy, drops; with an address, what the allow and block lists do with it", run: cmdDoSShow},
+		{words: "show dos", args: "[<addr>]", help: "the same as dos show", run: cmdDoSShow},
+		{words: "dos set", args: "<dos_key> <value>", help: "set a DoS filter limit at run time (the config file's dos keys, nested ones dotted: syn.rate 500, handshake_timeout 5s, drop_land off)", run: cmdDoSSet},
+		{words: "dos allow", args: "add|del <source_prefix>", help: "sources the DoS filter's rates and limits spare (not its header rules)", run: cmdDoSAllow},
+		{words: "dos block", args: "add|del <source_prefix>", help: "sources the DoS filter drops (the longest matching prefix of both lists decides)", run: cmdDoSBlock},
+		{words: "dos reset", help: "clear the DoS filters' state (buckets, established sources, flows, fragments); counters are kept", run: cmdDoSReset},
 	}
 	for i := range commands {
 		commands[i].g = parseGrammar(commands[i].args)

@@ -171,6 +171,7 @@ func init() {
 	}
 	maps.Copy(placeholders, saPlaceholders(number))
 	maps.Copy(placeholders, digestPlaceholders(number))
+	maps.Copy(placeholders, dosPlaceholders())
 }
 
 func portList(ids []uint16) string {

@@ -109,6 +109,8 @@ var everyCommand = []string{
 		"auth a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0 esn window 1024",
 	"sa policy 0 10.9.0.0/16 sa 0", "sa show", "sa show 0", "sa policy 0 clear", "sa del 0",
 	"digest set 0 hmac-sha256 key " + testAuthKey + " len 16 append", "digest show 0", "digest clear 0",
+	"port config 0 rx_offload dos_filter on", "dos set syn.rate 500", "dos allow add 192.0.2.0/24", "dos block add 198.51.100.7",
+	"dos show", "show dos 198.51.100.7", "dos allow del 192.0.2.0/24", "dos block del 198.51.100.7", "dos reset",
 	"port stop 1", "port start 1", "port close 1", "quit",
 }
 
@@ -150,7 +152,9 @@ func TestEveryCommandRuns(t *testing.T) {
 	for _, want := range []string{"GRO flush timeout set to 40µs", "TSO segment size for non-tunneled packets is 1448",
 		"USO segment size is 1400", "Port 1 is closed", "Bye...", "SA 0 added: sa 0 spi 0x00001000 out tunnel aes128gcm16",
 		"Port 0: packets to 10.9.0.0/16 leave encrypted with SA 0", "Enc key:        [redacted] (20 bytes)", "SA 0 deleted",
-		"Port 0: digest hmac-sha256/16 append key [redacted] (32 bytes)", "Port 0: digest cleared"} {
+		"Port 0: digest hmac-sha256/16 append key [redacted] (32 bytes)", "Port 0: digest cleared",
+		"DoS syn.rate set to 500", "192.0.2.0/24 added to the DoS allow list", "    syn: {rate: 500, burst: 2000}",
+		"198.51.100.7: blocked: dropped (198.51.100.7/32)", "198.51.100.7/32 removed from the DoS block list", "DoS filter state cleared"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q", want)
 		}
