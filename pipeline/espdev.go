@@ -120,6 +120,43 @@ type espDev struct {
 	gcmIdx   [espQueueMax]int16 // a device job's ESP job
 	cbcIdx   [espQueueMax]int16
 	failed   bool // a burst could not be made: Go from then on
+	// sas caches, by SA index, where each SA's jobs go, so that a job
+	// costs no lock or map lookup (ESPCrypto.session's).
+	sas []espRoute
+}
+
+// espRoute is where an SA's jobs go: a device burst and session, or Go
+// (b nil).
+type espRoute struct {
+	sa   *esp.SA
+	b    *pmd.CryptoBurst
+	sess *pmd.CryptoSession
+}
+
+// route returns sa's route, looked up on the SA's first job (and again
+// when its index holds another SA).
+func (d *espDev) route(sa *esp.SA) *espRoute {
+	if i := int(sa.Index()); i < len(d.sas) && d.sas[i].sa == sa {
+		return &d.sas[i]
+	}
+	return d.newRoute(sa)
+}
+
+func (d *espDev) newRoute(sa *esp.SA) *espRoute {
+	i := int(sa.Index())
+	if i >= len(d.sas) {
+		d.sas = append(d.sas, make([]espRoute, i+1-len(d.sas))...)
+	}
+	r := espRoute{sa: sa}
+	if dev := d.c.device(sa); dev != nil {
+		if b := d.burst(dev); b != nil {
+			if s := d.c.session(dev, sa); s != nil {
+				r.b, r.sess = b, s
+			}
+		}
+	}
+	d.sas[i] = r
+	return &d.sas[i]
 }
 
 func (d *espDev) burst(dev *pmd.CryptoDev) *pmd.CryptoBurst {
@@ -147,6 +184,8 @@ func (d *espDev) close() {
 			*b = nil
 		}
 	}
+	clear(d.sas) // the routes name the bursts just closed
+	d.sas = d.sas[:0]
 }
 
 // espProcess does the jobs' crypto: those of SAs a device takes in one run
@@ -166,14 +205,9 @@ func (s *Stream) espProcess() {
 	var nGCM, nCBC int
 	for i := range e.jobs {
 		j := &e.jobs[i]
-		dev := d.c.device(j.SA)
-		var b *pmd.CryptoBurst
-		var sess *pmd.CryptoSession
-		if dev != nil {
-			b = d.burst(dev)
-			sess = d.c.session(dev, j.SA)
-		}
-		if b == nil || sess == nil {
+		r := d.route(j.SA)
+		b := r.b
+		if b == nil {
 			e.engine.Process(e.jobs[i:i+1], e.views[i:i+1])
 			s.cnt.Inc(int(ESPGoJobs))
 			continue
@@ -188,7 +222,7 @@ func (s *Stream) espProcess() {
 			d.cbcIdx[nCBC] = int16(i)
 			nCBC++
 		}
-		cj.SetSession(sess)
+		cj.SetSession(r.sess)
 		cj.Pkt = e.mbufs[i]
 		cj.DataOff, cj.DataLen = uint32(j.CipherOff), uint32(j.CipherLen)
 		cj.DigestOff = uint32(j.ICVOff)
