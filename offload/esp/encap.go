@@ -23,28 +23,33 @@ type ipPacket struct {
 	df     bool
 }
 
-// readIP checks the IP header at b (the frame after its L2 header).
-func readIP(b []byte) (ipPacket, Reason) {
+// readIP checks the IP header at b (the frame after its L2 header) and
+// fills ip. (It fills the caller's ipPacket rather than returning one: a
+// returned struct is stored field by field and reloaded whole, which
+// stalls on store forwarding once per packet.)
+func readIP(b []byte, ip *ipPacket) Reason {
 	if len(b) < 1 {
-		return ipPacket{}, NotIP
+		return NotIP
 	}
 	switch b[0] >> 4 {
 	case 4:
-		ip := header.IPv4(b)
-		if !ip.IsValid(len(b)) {
-			return ipPacket{}, Malformed
+		h := header.IPv4(b)
+		if !h.IsValid(len(b)) {
+			return Malformed
 		}
-		return ipPacket{len: int(ip.TotalLen()), hdrLen: ip.HeaderLen(), proto: ip.Protocol(), tos: ip.TOS(),
-			df: ip.Flags()&header.IPv4FlagDF != 0}, OK
+		ip.v6, ip.len, ip.hdrLen, ip.proto, ip.tos = false, int(h.TotalLen()), h.HeaderLen(), h.Protocol(), h.TOS()
+		ip.df = h.Flags()&header.IPv4FlagDF != 0
+		return OK
 	case 6:
-		ip := header.IPv6(b)
-		if !ip.IsValid(len(b)) {
-			return ipPacket{}, Malformed
+		h := header.IPv6(b)
+		if !h.IsValid(len(b)) {
+			return Malformed
 		}
-		return ipPacket{v6: true, len: header.IPv6Len + int(ip.PayloadLen()), hdrLen: header.IPv6Len,
-			proto: ip.NextHeader(), tos: ip.TrafficClass()}, OK
+		ip.v6, ip.len, ip.hdrLen, ip.proto, ip.tos = true, header.IPv6Len+int(h.PayloadLen()), header.IPv6Len, h.NextHeader(), h.TrafficClass()
+		ip.df = false
+		return OK
 	}
-	return ipPacket{}, NotIP
+	return NotIP
 }
 
 // isIPv6Ext reports whether an IPv6 next header is an extension header
@@ -88,8 +93,8 @@ func (sa *SA) PrepareEncrypt(p *Packet, l2Len int, job *Job) Reason {
 	}
 	buf := p.Buf
 	start := p.Off + l2Len // the IP header
-	ip, why := readIP(buf[start : p.Off+p.Len])
-	if why != OK {
+	var ip ipPacket
+	if why := readIP(buf[start:p.Off+p.Len], &ip); why != OK {
 		return why
 	}
 	alg := sa.cfg.Alg
@@ -119,8 +124,8 @@ func (sa *SA) PrepareEncrypt(p *Packet, l2Len int, job *Job) Reason {
 		payloadLen = ip.len - ip.hdrLen
 		nextHeader = ip.proto
 	}
-	align := alg.Align()
-	padLen := (align - (payloadLen+TrailerLen)%align) % align
+	// Align is a power of two (4 or 16): no division.
+	padLen := -(payloadLen + TrailerLen) & (alg.Align() - 1)
 	cipherLen := payloadLen + padLen + TrailerLen
 	espLen := HeaderLen + ivLen + cipherLen + ICVLen
 
@@ -164,7 +169,13 @@ func (sa *SA) PrepareEncrypt(p *Packet, l2Len int, job *Job) Reason {
 	if sa.cfg.Mode == Transport {
 		keep += ip.hdrLen
 	}
-	copy(buf[off:off+keep], buf[p.Off:p.Off+keep])
+	if keep == header.EthernetLen {
+		// The usual case, tunnel mode behind a plain Ethernet header:
+		// a fixed-size move, without memmove's call.
+		*(*[header.EthernetLen]byte)(buf[off:]) = *(*[header.EthernetLen]byte)(buf[p.Off:])
+	} else {
+		copy(buf[off:off+keep], buf[p.Off:p.Off+keep])
+	}
 	espOff := off + keep
 	if sa.cfg.Mode == Tunnel {
 		espOff += sa.outer
@@ -229,63 +240,84 @@ func (sa *SA) esnSpare() int {
 	return 0
 }
 
-// writeOuter writes a tunnel's outer header into h for an inner packet ip
-// and an outer IP packet of ipLen bytes.
-func (sa *SA) writeOuter(h []byte, ip *ipPacket, seq uint64, ipLen int) {
+// initOuter builds a tunnel SA's outer header template: everything that
+// is the same in each packet's outer header (version, TTL or hop limit,
+// protocol, addresses), and for IPv4 the checksum of those fields.
+func (sa *SA) initOuter() {
 	ttl := sa.cfg.TTL
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
 	if sa.outer == header.IPv6Len {
-		header.IPv6(h).Encode(&header.IPv6Fields{
-			TrafficClass: ip.tos,
-			PayloadLen:   uint16(ipLen - header.IPv6Len),
-			NextHeader:   header.ProtoESP,
-			HopLimit:     ttl,
-			Src:          sa.cfg.Src,
-			Dst:          sa.cfg.Dst,
+		header.IPv6(sa.outerTmpl[:]).Encode(&header.IPv6Fields{
+			NextHeader: header.ProtoESP,
+			HopLimit:   ttl,
+			Src:        sa.cfg.Src,
+			Dst:        sa.cfg.Dst,
 		})
+		return
+	}
+	h := sa.outerTmpl[:header.IPv4MinLen]
+	header.IPv4(h).Encode(&header.IPv4Fields{TTL: ttl, Protocol: header.ProtoESP, Src: sa.cfg.Src, Dst: sa.cfg.Dst})
+	var sum uint32
+	for i := 0; i < len(h); i += 2 {
+		sum += uint32(be.Uint16(h[i:]))
+	}
+	sa.outerSum = sum
+}
+
+// writeOuter writes a tunnel's outer header into h for an inner packet ip
+// and an outer IP packet of ipLen bytes: the SA's template with the
+// packet's fields (IPv4: DSCP and ECN, length, ID, DF; IPv6: traffic class
+// and payload length). The IPv4 checksum is the template's sum plus those
+// fields (RFC 1071), computed without reading the header back.
+func (sa *SA) writeOuter(h []byte, ip *ipPacket, seq uint64, ipLen int) {
+	if sa.outer == header.IPv6Len {
+		*(*[header.IPv6Len]byte)(h) = sa.outerTmpl
+		// Version 6, the traffic class, flow label 0.
+		h[0] = 6<<4 | ip.tos>>4
+		h[1] = ip.tos << 4
+		be.PutUint16(h[4:], uint16(ipLen-header.IPv6Len))
 		return
 	}
 	var flags uint16
 	if sa.cfg.DF == DFSet || sa.cfg.DF == DFCopy && ip.df {
 		flags = header.IPv4FlagDF
 	}
-	header.IPv4(h).Encode(&header.IPv4Fields{
-		TOS:      ip.tos,
-		TotalLen: uint16(ipLen),
-		// Unique per SA for 65536 packets; RFC 6864 needs no more of a
-		// datagram that may be fragmented, and nothing of one with DF.
-		ID:       uint16(seq),
-		Flags:    flags,
-		TTL:      ttl,
-		Protocol: header.ProtoESP,
-		Src:      sa.cfg.Src,
-		Dst:      sa.cfg.Dst,
-	})
-	checksum.SetIPv4NoOptions(h)
+	// Unique per SA for 65536 packets; RFC 6864 needs no more of a
+	// datagram that may be fragmented, and nothing of one with DF.
+	id := uint16(seq)
+	*(*[header.IPv4MinLen]byte)(h) = [header.IPv4MinLen]byte(sa.outerTmpl[:header.IPv4MinLen])
+	h[1] = ip.tos
+	be.PutUint16(h[2:], uint16(ipLen))
+	be.PutUint16(h[4:], id)
+	be.PutUint16(h[6:], flags)
+	sum := sa.outerSum + uint32(ip.tos) + uint32(uint16(ipLen)) + uint32(id) + uint32(flags)
+	sum = sum&0xffff + sum>>16
+	sum += sum >> 16
+	be.PutUint16(h[10:], ^uint16(sum))
 }
 
 // fillJob describes the crypto of an ESP packet whose header is at espOff
 // (from the frame's start), with the IV iv and cipherLen encrypted bytes.
 func (sa *SA) fillJob(j *Job, op Op, espOff, cipherLen int, seq uint64, iv []byte) {
 	ivLen := sa.cfg.Alg.IVLen()
-	*j = Job{
-		SA:         sa,
-		Op:         op,
-		Pkt:        j.Pkt,
-		ESPOff:     espOff,
-		IVOff:      espOff + HeaderLen,
-		CipherOff:  espOff + HeaderLen + ivLen,
-		CipherLen:  cipherLen,
-		ICVOff:     espOff + HeaderLen + ivLen + cipherLen,
-		AuthOff:    espOff,
-		AuthLen:    HeaderLen + ivLen + cipherLen,
-		ESN:        sa.cfg.ESN,
-		Seq:        seq,
-		Status:     Unprocessed,
-		NextHeader: 0,
-	}
+	// Field by field, Pkt kept: a composite literal would zero and copy
+	// the whole Job first.
+	j.SA, j.Op = sa, op
+	j.ESPOff = espOff
+	j.IVOff = espOff + HeaderLen
+	j.CipherOff = espOff + HeaderLen + ivLen
+	j.CipherLen = cipherLen
+	j.ICVOff = espOff + HeaderLen + ivLen + cipherLen
+	j.AuthOff = espOff
+	j.AuthLen = HeaderLen + ivLen + cipherLen
+	j.AADLen = 0
+	j.ESN = sa.cfg.ESN
+	j.Seq = seq
+	j.Status = Unprocessed
+	j.NextHeader = 0
+	j.l2Len, j.ipHdrLen, j.v6, j.lastNH = 0, 0, false, 0
 	be.PutUint32(j.ESNHi[:], uint32(seq>>32))
 	if sa.aead != nil {
 		copy(j.Nonce[:SaltLen], sa.secrets.salt[:])
@@ -298,7 +330,9 @@ func (sa *SA) fillJob(j *Job, op Op, espOff, cipherLen int, seq uint64, iv []byt
 			be.PutUint32(j.AAD[4:], uint32(seq))
 			j.AADLen = 8
 		}
+		return
 	}
+	j.Nonce, j.AAD = [NonceLen]byte{}, [MaxAADLen]byte{}
 }
 
 // FinishEncrypt completes an encryption: it returns the engine's verdict.

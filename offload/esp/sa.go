@@ -19,10 +19,15 @@ import (
 // touch them). An SA is created by Registry.Add and never copied. Printing
 // or marshalling it shows no key material.
 type SA struct {
-	cfg    Config
-	index  uint16
-	outer  int // tunnel mode: outer IP header length
-	window int // replay window, packets
+	cfg   Config
+	index uint16
+	outer int // tunnel mode: outer IP header length
+	// outerTmpl is a tunnel's outer header as far as it is the same in
+	// every packet, outerSum (IPv4) the one's complement sum of its
+	// 16-bit words; see writeOuter.
+	outerTmpl [header.IPv6Len]byte
+	outerSum  uint32
+	window    int // replay window, packets
 
 	// Crypto state, immutable. The secrets are behind a pointer so that
 	// no reflection over an SA reaches them.
@@ -59,6 +64,7 @@ func newSA(cfg Config, index uint16) (*SA, error) {
 		if cfg.Family() == 6 {
 			sa.outer = header.IPv6Len
 		}
+		sa.initOuter()
 	}
 	key := cfg.EncKey.Bytes()
 	defer clear(key)
