@@ -100,6 +100,7 @@ type espState struct {
 	views  [][]byte
 	slot   [pmd.BurstMax]int16 // RX: a burst packet's job, -1 for none
 	sa     *esp.SA             // TX: the SA of the packet being segmented
+	pkt    esp.Packet          // TX: the packet being encapsulated
 }
 
 func newESPState() *espState {
@@ -130,6 +131,19 @@ func isESP(f []byte) bool {
 		return f[l2+9] == 50
 	case 6:
 		return f[l2+6] == 50
+	}
+	return false
+}
+
+// isIP reports whether a frame holds an IP packet with a whole fixed
+// header (as dstAddr finds its destination).
+func isIP(f []byte) bool {
+	l2 := l2Len(f)
+	switch {
+	case len(f) >= l2+20 && f[l2]>>4 == 4:
+		return true
+	case len(f) >= l2+40 && f[l2]>>4 == 6:
+		return true
 	}
 	return false
 }
@@ -218,11 +232,19 @@ func (s *Stream) espFor(m *pmd.Mbuf, b *burstView) (sa *esp.SA, refused bool) {
 	if len(b.espOut) == 0 {
 		return nil, false
 	}
-	dst := dstAddr(m.Data())
-	if !dst.IsValid() {
+	f := m.Data()
+	if !isIP(f) {
 		return nil, false
 	}
+	// The destination is parsed only for a policy with a prefix ("any"
+	// matches every IP packet).
+	var dst netip.Addr
 	for _, p := range b.espOut {
+		if p.Dst.IsValid() && !dst.IsValid() {
+			if dst = dstAddr(f); !dst.IsValid() {
+				return nil, false
+			}
+		}
 		if p.Matches(dst) {
 			if sa = b.sas.SA(p.SA); sa == nil || sa.Dir() != esp.Outbound {
 				s.dropCounted(m, ESPDropped(esp.NoSA))
@@ -245,10 +267,16 @@ func (s *Stream) espHold(m *pmd.Mbuf, sa *esp.SA) {
 	if len(e.jobs) == cap(e.jobs) {
 		s.espFlush()
 	}
-	p := esp.Packet{Buf: m.Buf(), Off: int(m.DataOff()), Len: int(m.DataLen())}
-	e.jobs = append(e.jobs, esp.Job{})
-	if why := sa.PrepareEncrypt(&p, l2Len(m.Data()), &e.jobs[len(e.jobs)-1]); why != esp.OK {
-		e.jobs = e.jobs[:len(e.jobs)-1]
+	// Field by field into the state's Packet, and the job slot reused as
+	// it is (PrepareEncrypt fills it): a Packet or Job composed on the
+	// stack and copied costs a store-forwarding stall, a zeroed Job a
+	// few hundred bytes of stores, per packet.
+	p := &e.pkt
+	p.Buf, p.Off, p.Len = m.Buf(), int(m.DataOff()), int(m.DataLen())
+	n := len(e.jobs)
+	e.jobs = e.jobs[:n+1]
+	if why := sa.PrepareEncrypt(p, l2Len(p.Buf[p.Off:p.Off+p.Len]), &e.jobs[n]); why != esp.OK {
+		e.jobs = e.jobs[:n]
 		s.dropCounted(m, ESPDropped(why))
 		return
 	}
@@ -267,14 +295,16 @@ func (s *Stream) espFlush() {
 		return
 	}
 	s.espProcess()
+	sent := 0
 	for i, m := range e.mbufs {
 		if why := esp.FinishEncrypt(&e.jobs[i]); why != esp.OK {
 			s.dropCounted(m, ESPDropped(why))
 			continue
 		}
-		s.cnt.Inc(int(ESPEncrypted))
-		s.cnt.Inc(int(SoftwareTask(offload.TaskESPEncrypt)))
 		s.io.Send(m)
+		sent++
 	}
+	s.cnt.Add(int(ESPEncrypted), uint64(sent))
+	s.cnt.Add(int(SoftwareTask(offload.TaskESPEncrypt)), uint64(sent))
 	e.jobs, e.mbufs, e.views = e.jobs[:0], e.mbufs[:0], e.views[:0]
 }
