@@ -9,11 +9,9 @@ import "strings"
 
 // RX flags offload has no constant for, and the multi-bit fields' values.
 const (
-	olRxFDIR                uint64 = 1 << 2
 	olRxOuterIPCksumBad     uint64 = 1 << 5
 	olRxIEEE1588PTP         uint64 = 1 << 9
 	olRxIEEE1588Tmst        uint64 = 1 << 10
-	olRxFDIRID              uint64 = 1 << 13
 	olRxFDIRFlx             uint64 = 1 << 14
 	olRxQinQStripped        uint64 = 1 << 15
 	olRxSecOffload          uint64 = 1 << 18
@@ -41,7 +39,7 @@ type flagName struct {
 var rxFlagNames = []flagName{
 	{OlRxVLAN, OlRxVLAN, "RTE_MBUF_F_RX_VLAN"},
 	{OlRxRSSHash, OlRxRSSHash, "RTE_MBUF_F_RX_RSS_HASH"},
-	{olRxFDIR, olRxFDIR, "RTE_MBUF_F_RX_FDIR"},
+	{OlRxFDIR, OlRxFDIR, "RTE_MBUF_F_RX_FDIR"},
 	{OlRxL4CksumBad, OlRxL4CksumMask, "RTE_MBUF_F_RX_L4_CKSUM_BAD"},
 	{OlRxL4CksumGood, OlRxL4CksumMask, "RTE_MBUF_F_RX_L4_CKSUM_GOOD"},
 	{OlRxL4CksumNone, OlRxL4CksumMask, "RTE_MBUF_F_RX_L4_CKSUM_NONE"},
@@ -54,7 +52,7 @@ var rxFlagNames = []flagName{
 	{OlRxVLANStripped, OlRxVLANStripped, "RTE_MBUF_F_RX_VLAN_STRIPPED"},
 	{olRxIEEE1588PTP, olRxIEEE1588PTP, "RTE_MBUF_F_RX_IEEE1588_PTP"},
 	{olRxIEEE1588Tmst, olRxIEEE1588Tmst, "RTE_MBUF_F_RX_IEEE1588_TMST"},
-	{olRxFDIRID, olRxFDIRID, "RTE_MBUF_F_RX_FDIR_ID"},
+	{OlRxFDIRID, OlRxFDIRID, "RTE_MBUF_F_RX_FDIR_ID"},
 	{olRxFDIRFlx, olRxFDIRFlx, "RTE_MBUF_F_RX_FDIR_FLX"},
 	{olRxQinQStripped, olRxQinQStripped, "RTE_MBUF_F_RX_QINQ_STRIPPED"},
 	{OlRxLRO, OlRxLRO, "RTE_MBUF_F_RX_LRO"},

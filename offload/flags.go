@@ -4,13 +4,17 @@ package offload
 // DPDK (unit tests, fuzzing). pmd's tests check every value against
 // rte_mbuf_core.h.
 const (
-	OlRxVLAN         uint64 = 1 << 0
-	OlRxRSSHash      uint64 = 1 << 1
+	OlRxVLAN    uint64 = 1 << 0
+	OlRxRSSHash uint64 = 1 << 1
+	// OlRxFDIR: the packet matched a flow rule; with OlRxFDIRID, the
+	// rule's mark is in the mbuf's hash.fdir.hi (rte_flow's MARK action).
+	OlRxFDIR         uint64 = 1 << 2
 	OlRxL4CksumBad   uint64 = 1 << 3
 	OlRxIPCksumBad   uint64 = 1 << 4
 	OlRxVLANStripped uint64 = 1 << 6
 	OlRxIPCksumGood  uint64 = 1 << 7
 	OlRxL4CksumGood  uint64 = 1 << 8
+	OlRxFDIRID       uint64 = 1 << 13
 	OlRxIPCksumMask         = OlRxIPCksumBad | OlRxIPCksumGood
 	OlRxIPCksumNone         = OlRxIPCksumBad | OlRxIPCksumGood
 	OlRxL4CksumMask         = OlRxL4CksumBad | OlRxL4CksumGood
