@@ -120,10 +120,10 @@ var txCapNames = map[TxCaps]string{
 }
 
 // What offloadpmd's own engines perform. A capability is listed only once
-// its engine exists; classification comes with its issue.
+// its engine exists.
 const (
 	SoftwareRx = RxIPv4Cksum | RxUDPCksum | RxTCPCksum | RxTCPLRO | RxUDPGRO | RxIPv4Reassembly | RxIPv6Reassembly |
-		RxESPDecrypt | RxDigestVerify | RxDoSFilter
+		RxESPDecrypt | RxDigestVerify | RxDoSFilter | RxClassify
 	SoftwareTx = TxIPv4Cksum | TxUDPCksum | TxTCPCksum | TxTCPTSO | TxUDPTSO | TxMultiSegs |
 		TxTCPTSO6 | TxUDPTSO6 | TxUFO | TxESPEncrypt | TxDigest
 )

@@ -52,6 +52,9 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 		// The DoS filter on a spoofed-source SYN flood beside the flows:
 		// its tables full, evicting, dropping over the budget.
 		{"dos", dosFlood(t, small.frames(), 3000), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxDoSFilter}, 0},
+		// 1,000 ingress rules and egress ones: counting, marking, checksum
+		// tasks and drops (classifyAllocRules).
+		{"classify", small.frames(), &IOEngine, CsumSettings{}, offload.Change{EnableRx: offload.RxClassify}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,6 +80,9 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 					t.Fatal(err)
 				}
 				r.off.DoS = ctl
+			}
+			if ch.EnableRx.Has(offload.RxClassify) {
+				r.off.Flows = classifyAllocRules(t, p.ID())
 			}
 			if c.esp != 0 {
 				ch.EnableTx |= offload.TxESPEncrypt
@@ -115,6 +121,10 @@ func TestOffloadStagesDoNotAllocate(t *testing.T) {
 				if after.Dropped() == before.Dropped() || after.Counters[DoSSourceEvictions] == 0 || u.Sources > u.SourcesCap {
 					t.Errorf("the filter dropped or evicted nothing (usage %+v): %s", u, after.nonZero())
 				}
+			}
+			if c.rx.EnableRx.Has(offload.RxClassify) && (after.Counters[ClassifyMatched] == before.Counters[ClassifyMatched] ||
+				after.Counters[ClassifyDrop] == before.Counters[ClassifyDrop] || after.Counters[ClassifyTasks] == before.Counters[ClassifyTasks]) {
+				t.Errorf("nothing classified: %s", after.nonZero())
 			}
 			if c.rx.EnableRx.Has(offload.RxDigestVerify) && (after.Counters[DigestVerifiedGood] == before.Counters[DigestVerifiedGood] || after.Counters[DigestVerifiedBad] != 0) {
 				t.Errorf("digests not verified good: %s", after.nonZero())

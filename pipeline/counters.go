@@ -95,6 +95,16 @@ const (
 	DoSFlowEvictions
 	DoSFlowsExpired
 	DoSFragmentEvictions
+	// Classification (classify.go): packets that matched a rule; dropped,
+	// marked, given a queue or rss fate, given TX tasks by a rule; tasks a
+	// packet's headers could not take.
+	ClassifyMatched
+	ClassifyDrop
+	ClassifyMarked
+	ClassifyQueue
+	ClassifyRSS
+	ClassifyTasks
+	ClassifyTaskSkipped
 
 	numFixed
 )
@@ -134,6 +144,13 @@ var fixedNames = [numFixed]string{
 	ESPMultiSegment:     "esp-multi-segment",
 	ESPCryptodevJobs:    "esp-cryptodev-jobs",
 	ESPGoJobs:           "esp-go-jobs",
+	ClassifyMatched:     "classify-matched",
+	ClassifyDrop:        "classify-drop",
+	ClassifyMarked:      "classify-marked",
+	ClassifyQueue:       "classify-queue",
+	ClassifyRSS:         "classify-rss",
+	ClassifyTasks:       "classify-tasks",
+	ClassifyTaskSkipped: "classify-task-skipped",
 }
 
 // Ranges: the counter for reason r of a kind is base + r.
@@ -285,7 +302,7 @@ func (c Counter) String() string {
 func (c Counter) IsDrop() bool {
 	switch {
 	case c == DropRuntFrame, c == DropNoSpare, c == DropSegRefused, c == DropPipeLeftover, c == ESPMultiSegment,
-		c == DigestMultiSegment, c == DigestNoConfig:
+		c == DigestMultiSegment, c == DigestNoConfig, c == ClassifyDrop:
 		return true
 	case int(c) >= refusedBase && int(c) < malformedBase+numMalformed:
 		return true

@@ -132,6 +132,7 @@ func (l *Lcore) run(e *Engine, busyPoll bool, timeout time.Duration) error {
 			}
 		}
 		s.io.Flush()
+		s.classifyIdle()
 	}
 	return nil
 }

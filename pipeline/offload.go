@@ -59,6 +59,9 @@ type Offload struct {
 	// DoS, if set, holds the DoS filter's rules: every stream then has a
 	// dos.Filter, used where its RX port enables dos_filter (dos.go).
 	DoS *dos.Control
+	// Flows, if set, holds the ports' flow rules: every stream then
+	// classifies where its ports enable classify (classify.go).
+	Flows *Classifiers
 
 	csum csumPorts // the csum engine's per-port settings
 }
@@ -121,6 +124,7 @@ type offloadState struct {
 	dig      digestState
 	esp      *espState
 	dos      *dosState // with Offload.DoS
+	cls      *clsState // with Offload.Flows
 }
 
 func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
@@ -141,6 +145,9 @@ func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
 	if sc := s.Config(); cfg.DoS != nil && sc.RxMode != pmd.RxRing {
 		// Not a pipeline's TX half (RX from a ring): the RX half judges.
 		o.dos = newDoSState(cfg.DoS, dosEnabled(cfg.Tables.Load(sc.RxPort)))
+	}
+	if cfg.Flows != nil {
+		o.cls = newClsState(cfg.Flows)
 	}
 	return o
 }
@@ -170,6 +177,12 @@ type burstView struct {
 	dos            bool  // judge the burst (the RX port enables dos_filter)
 	dosObserve     bool  // show the TX port's stream the SYN-ACKs sent (it filters)
 	now            int64 // the burst's time, with dos or dosObserve
+
+	// The RX port's ingress and the TX port's egress rules, where their
+	// tables enable classify; clsTx: the TX stage has tasks the ingress
+	// rules attached or egress rules to apply.
+	clsIn, clsOut *clsTable
+	clsTx         bool
 }
 
 func (s *Stream) loadBurst(b *burstView) {
@@ -199,6 +212,7 @@ func (s *Stream) loadBurst(b *burstView) {
 		}
 	}
 	s.loadDigest(b)
+	s.loadClassify(b)
 	if d := s.off.dos; d != nil {
 		b.dos = dosEnabled(b.rx)
 		b.dosObserve = d.peer != nil && dosEnabled(b.tx)
@@ -552,7 +566,13 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 	// grown: packets go through the TX array, after what is there.
 	grown, kept, toHW := !s.inPlace, 0, false
 	tracing := s.tracing
-	for _, m := range pkts {
+	pkts, egress := s.classifyTx(pkts, b)
+	for i, m := range pkts {
+		allow, own := allowed, ownRequests
+		if egress != nil && egress[i] {
+			// An egress rule's tasks: the egress port's table allows them.
+			allow, own = b.allowedOwn, true
+		}
 		sa, refused := s.espFor(m, b)
 		if refused {
 			continue
@@ -577,11 +597,11 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 			// Encryption last: the device may do nothing after it.
 			hw = 0
 		}
-		offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, hw, &o.batch)
+		offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allow, hw, &o.batch)
 		quirk := false
 		if sa == nil && b.quirks != 0 && o.batch.Refusal == offload.RefusalNone {
 			if back := b.quirks.Spoils(&o.batch, int(r.TSOSegsz), b.mtu, s.oddPiece(m)); b.hw&back != 0 {
-				offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allowed, b.hw&^back, &o.batch)
+				offload.Decode(&r, m.Data(), int(m.PktLen()), b.mtu, allow, b.hw&^back, &o.batch)
 				s.cnt.Inc(int(TasksQuirk))
 				quirk = true
 			}
@@ -592,7 +612,7 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 		if s.refusedBatch(m) {
 			continue
 		}
-		if r.Digest && !s.digestTx(m, b, ownRequests) {
+		if r.Digest && !s.digestTx(m, b, own) {
 			continue
 		}
 		if st := o.batch.Steps[0]; o.batch.N > 0 && isSeg(st.Task) && st.Verdict == offload.Software {

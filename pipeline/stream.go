@@ -141,6 +141,9 @@ func (s *Stream) Close() {
 	if s.off != nil && s.off.esp.dev != nil {
 		s.off.esp.dev.close()
 	}
+	if s.off != nil && s.off.cls != nil {
+		s.off.cls.ctl.detach(s.off.cls.slot)
+	}
 	s.io.Close()
 	s.cnt.Free()
 	if s.ring != nil {
@@ -270,6 +273,9 @@ func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if b.dig.verify {
 		s.verifyDigests(pkts, &b)
 	}
+	if b.clsIn != nil {
+		pkts = s.classifyRx(pkts, &b)
+	}
 	inPlace := true
 	if o.gro != nil || o.reass != nil {
 		s.retire(e, &b)
@@ -301,8 +307,8 @@ func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inP
 	if b.dosObserve {
 		s.dosObserve(pkts[:n], b.now)
 	}
-	if s.role != RoleRx && (brought || e.OwnRequests || len(b.espOut) > 0) {
-		if !s.off.finished || len(b.espOut) > 0 {
+	if s.role != RoleRx && (brought || e.OwnRequests || len(b.espOut) > 0 || b.clsTx) {
+		if !s.off.finished || len(b.espOut) > 0 || b.clsTx {
 			s.txTasks(pkts[:n], b, e.OwnRequests)
 			if s.tracing {
 				s.traceUnnoted(Event{Stage: StageTx, Outcome: OutNone}, true)
@@ -348,7 +354,7 @@ func (s *Stream) txHalf(e *Engine, pkts []*pmd.Mbuf) {
 	}
 	var b burstView
 	s.loadBurst(&b)
-	if !(s.off.cfg.Requests[s.RxPort] || e.OwnRequests || len(b.espOut) > 0) {
+	if !(s.off.cfg.Requests[s.RxPort] || e.OwnRequests || len(b.espOut) > 0 || b.clsTx) {
 		s.io.SendRx(len(pkts))
 		return
 	}
