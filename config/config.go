@@ -154,6 +154,10 @@ type Config struct {
 	// dos.DefaultConfig(); nil without one.
 	DoS *dos.Config
 
+	// Rules are the config file's flow rules (rules.go), by port in the
+	// file's order.
+	Rules []RuleSpec
+
 	// Warnings collected while parsing: options accepted for compatibility
 	// that change nothing here.
 	Warnings []string

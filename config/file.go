@@ -490,20 +490,9 @@ func (l *loader) top(n *yaml.Node) {
 			c.MetricsAddr = addr
 		}},
 		{"sas", l.sasSec},
-		{"rules", l.reserved("classification rules arrive with issue 8; not supported yet")},
+		{"rules", l.rulesSec},
 		{"dos", l.dosSec},
 	})
-}
-
-// reserved is a section kept for a later issue: empty, it is accepted.
-func (l *loader) reserved(why string) func(*yaml.Node, string) {
-	return func(v *yaml.Node, p string) {
-		v = resolve(v)
-		if isNull(v) || (v.Kind == yaml.SequenceNode || v.Kind == yaml.MappingNode) && len(v.Content) == 0 {
-			return
-		}
-		l.errorf(v, p, "%s", why)
-	}
 }
 
 func (l *loader) forwardingSec(v *yaml.Node, p string) {

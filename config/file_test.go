@@ -313,7 +313,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"sas", "sas:\n  - {spi: 1}\n",
 			`offload.yaml:2:11: sas[0].spi: 1 is out of range; want an integer 256..4294967295`},
 		{"rules", "rules: [{match: tcp}]\n",
-			`rules: classification rules arrive with issue 8; not supported yet`},
+			`offload.yaml:1:8: rules: a list is not a mapping from port ids to lists of flow rules`},
 		{"dos", "dos: {syn_rate: 10}\n",
 			`offload.yaml:1:7: dos.syn_rate: unknown key; allowed in dos: ipv4_prefix_len,`},
 		{"not YAML", "eal: [1, 2\nburst: 3\n",

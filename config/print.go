@@ -26,6 +26,9 @@ var FileKeys = map[string]string{
 	"tap": "ports[].tap", "log-level": "log_level", "metrics-addr": "metrics_addr",
 }
 
+// yamlRules are flow rules by port id.
+type yamlRules map[uint16][]string
+
 // The config file's schema, for writing it (reading walks yaml.Nodes).
 type (
 	yamlFile struct {
@@ -41,6 +44,7 @@ type (
 		MetricsAddr string         `yaml:"metrics_addr"`
 		SAs         []yamlSA       `yaml:"sas,omitempty"`
 		DoS         *yamlDoS       `yaml:"dos,omitempty"`
+		Rules       yamlRules      `yaml:"rules,omitempty"`
 	}
 	yamlEAL struct {
 		Lcores     string   `yaml:"lcores"`
@@ -187,6 +191,7 @@ func (c *Config) fileOf() yamlFile {
 		MetricsAddr: c.MetricsAddr,
 		SAs:         sasOf(c.SAs),
 		DoS:         dosOf(c.DoS),
+		Rules:       rulesOf(c.Rules),
 	}
 	portOffloads := func(id uint16) *yamlOffloads {
 		w := c.PortOffloads[id]
