@@ -101,6 +101,7 @@ type espState struct {
 	slot   [pmd.BurstMax]int16 // RX: a burst packet's job, -1 for none
 	sa     *esp.SA             // TX: the SA of the packet being segmented
 	pkt    esp.Packet          // TX: the packet being encapsulated
+	seqs   esp.SeqBlock        // TX: sequence numbers taken for the burst
 }
 
 func newESPState() *espState {
@@ -275,7 +276,7 @@ func (s *Stream) espHold(m *pmd.Mbuf, sa *esp.SA) {
 	p.Buf, p.Off, p.Len = m.Buf(), int(m.DataOff()), int(m.DataLen())
 	n := len(e.jobs)
 	e.jobs = e.jobs[:n+1]
-	if why := sa.PrepareEncrypt(p, l2Len(p.Buf[p.Off:p.Off+p.Len]), &e.jobs[n]); why != esp.OK {
+	if why := sa.PrepareEncryptSeq(p, l2Len(p.Buf[p.Off:p.Off+p.Len]), &e.jobs[n], &e.seqs); why != esp.OK {
 		e.jobs = e.jobs[:n]
 		s.dropCounted(m, ESPDropped(why))
 		return
@@ -291,6 +292,8 @@ func (s *Stream) espHold(m *pmd.Mbuf, sa *esp.SA) {
 // espFlush encrypts the queued packets and sends them.
 func (s *Stream) espFlush() {
 	e := s.off.esp
+	// What the burst did not use goes back to the SA (see esp.SeqBlock).
+	e.seqs.Release()
 	if len(e.jobs) == 0 {
 		return
 	}
