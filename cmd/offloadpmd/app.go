@@ -288,6 +288,9 @@ func (a *app) setup() error {
 	if err := a.installDoS(); err != nil {
 		return err
 	}
+	if err := a.installRules(); err != nil {
+		return err
+	}
 	if !a.cfg.DisableLinkCheck && !a.cfg.DisableDeviceStart {
 		a.printf("Checking link statuses...\n")
 		if a.cfg.NoLSCInterrupt || a.cfg.TxFirst {

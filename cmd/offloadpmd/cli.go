@@ -23,6 +23,11 @@ type command struct {
 	help  string
 	run   func(a *app, args []string) error
 	g     grammar
+	// own: the handler reads its arguments itself (args is for help);
+	// complete then lists what may follow the typed words (all of them,
+	// the command's words included).
+	own      bool
+	complete func(a *app, typed []string) []string
 }
 
 func (c *command) grammar() grammar { return c.g }
@@ -105,6 +110,7 @@ func init() {
 		{words: "dos block", args: "add|del <source_prefix>", help: "sources the DoS filter drops (the longest matching prefix of both lists decides)", run: cmdDoSBlock},
 		{words: "dos reset", help: "clear the DoS filters' state (buckets, established sources, flows, fragments); counters are kept", run: cmdDoSReset},
 	}
+	commands = append(commands, flowCommands()...)
 	for i := range commands {
 		commands[i].g = parseGrammar(commands[i].args)
 	}
@@ -139,6 +145,9 @@ func (a *app) resolve(cs []*command, args []string) (*command, error) {
 	var best error
 	bestDepth := -1
 	for _, c := range cs {
+		if c.own {
+			return c, nil
+		}
 		depth, err := a.match(c.g, args)
 		if err == nil {
 			return c, nil

@@ -342,6 +342,12 @@ func (a *app) candidates(typed []string) []string {
 			add(words[len(typed)])
 			continue
 		}
+		if c.complete != nil { // flow lines: the flow parser's completion
+			for _, w := range c.complete(a, typed) {
+				add(w)
+			}
+			continue
+		}
 		for _, alt := range a.nextAlts(c.grammar(), typed[len(words):]) {
 			if p, isHolder := placeholders[alt]; isHolder {
 				if p.complete != nil {

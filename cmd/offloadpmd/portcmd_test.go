@@ -111,6 +111,9 @@ var everyCommand = []string{
 	"digest set 0 hmac-sha256 key " + testAuthKey + " len 16 append", "digest show 0", "digest clear 0",
 	"port config 0 rx_offload dos_filter on", "dos set syn.rate 500", "dos allow add 192.0.2.0/24", "dos block add 198.51.100.7",
 	"dos show", "show dos 198.51.100.7", "dos allow del 192.0.2.0/24", "dos block del 198.51.100.7", "dos reset",
+	"port config 0 rx_offload classify on", "flow validate 0 ingress pattern eth / ipv4 / udp dst is 53 / end actions count / drop / end",
+	"flow create 0 ingress pattern eth / ipv4 / udp dst is 53 / end actions count / drop / end", "flow list 0",
+	"flow query 0 0 count", "flow destroy 0 rule 0", "flow flush 0",
 	"port stop 1", "port start 1", "port close 1", "quit",
 }
 
@@ -153,6 +156,8 @@ func TestEveryCommandRuns(t *testing.T) {
 		"USO segment size is 1400", "Port 1 is closed", "Bye...", "SA 0 added: sa 0 spi 0x00001000 out tunnel aes128gcm16",
 		"Port 0: packets to 10.9.0.0/16 leave encrypted with SA 0", "Enc key:        [redacted] (20 bytes)", "SA 0 deleted",
 		"Port 0: digest hmac-sha256/16 append key [redacted] (32 bytes)", "Port 0: digest cleared",
+		"Flow rule validated", "Flow rule #0 created", "0\t0\t0\ti--\tETH IPV4 UDP => COUNT DROP", "COUNT:\n hits_set: 1\n bytes_set: 1\n hits: 0",
+		"Flow rule #0 destroyed",
 		"DoS syn.rate set to 500", "192.0.2.0/24 added to the DoS allow list", "    syn: {rate: 500, burst: 2000}",
 		"198.51.100.7: blocked: dropped (198.51.100.7/32)", "198.51.100.7/32 removed from the DoS block list", "DoS filter state cleared"} {
 		if !strings.Contains(r.stdout, want) {
