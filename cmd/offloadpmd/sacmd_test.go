@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offloadpmd/offloadpmd/offload/esp"
 	"github.com/offloadpmd/offloadpmd/pipeline"
@@ -226,5 +230,50 @@ func TestSACompletion(t *testing.T) {
 				t.Errorf("%q: completions %q include %q", c.line, got, w)
 			}
 		}
+	}
+}
+
+// TestSAConfigFile: the config file's SAs and policies are installed at
+// startup (sa show lists them, the policy's port encrypts), and a policy
+// naming a port that does not exist stops offloadpmd with an error.
+func TestSAConfigFile(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gcm.key"), []byte(testGCMKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(port int) string {
+		name := filepath.Join(dir, fmt.Sprintf("esp%d.yaml", port))
+		text := fmt.Sprintf(`ports:
+  - devargs: net_null0
+  - devargs: net_null1
+    offloads: {tx: [esp_encrypt]}
+sas:
+  - {index: 4, spi: 0x1000, dir: out, mode: tunnel, alg: aes128gcm16, enc_key_file: gcm.key,
+     src: 10.0.0.1, dst: 10.0.0.2, policy: {port: %d, dst: 10.9.0.0/16}}
+  - {index: 5, spi: 0x1001, dir: in, mode: transport, alg: aes128gcm16, enc_key_file: gcm.key}
+`, port)
+		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	eal := eal(t)
+	r := runBin(t, "sa show\nquit\n", 60*time.Second, append(eal[:len(eal):len(eal)], "--", "-i", "--config", write(1), "--total-num-mbufs=8192")...)
+	noPanic(t, r)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	noKeys(t, "output", r.stdout+r.stderr)
+	for _, w := range []string{"4   0x00001000  out  tunnel     aes128gcm16  off  -       10.0.0.1 -> 10.0.0.2  0",
+		"5   0x00001001  in   transport  aes128gcm16  off  64      any", "  1     10.9.0.0/16  4   yes"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("sa show lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	r = runBin(t, "quit\n", 60*time.Second, append(eal[:len(eal):len(eal)], "--", "-i", "--config", write(5), "--total-num-mbufs=8192")...)
+	noPanic(t, r)
+	if r.code == 0 || !strings.Contains(r.stderr, "sa 4: policy: no port 5 (ports: 0 1)") {
+		t.Errorf("a policy on port 5 of 0 and 1: exit %d\n%s", r.code, r.stderr)
 	}
 }
