@@ -629,7 +629,7 @@ func (s *Stream) classifyBurst(pkts []*pmd.Mbuf, t *clsTable, port uint16, egres
 	if t.tasks {
 		dc = s.off.cfg.Digests.Load(port)
 	}
-	kept := 0
+	kept, matched := 0, uint64(0)
 	for start := 0; start < len(pkts); start += clsChunk {
 		chunk := pkts[start:min(start+clsChunk, len(pkts))]
 		for i, m := range chunk {
@@ -646,7 +646,7 @@ func (s *Stream) classifyBurst(pkts []*pmd.Mbuf, t *clsTable, port uint16, egres
 			tasks := false
 			if k := idx[i]; k >= 0 {
 				a := &t.acts[k]
-				s.cnt.Inc(int(ClassifyMatched))
+				matched++
 				if a.count >= 0 {
 					run.add(row, a.count, uint64(m.PktLen()))
 				}
@@ -676,6 +676,9 @@ func (s *Stream) classifyBurst(pkts []*pmd.Mbuf, t *clsTable, port uint16, egres
 		}
 	}
 	run.flush(row)
+	if matched > 0 {
+		s.cnt.Add(int(ClassifyMatched), matched)
+	}
 	return pkts[:kept]
 }
 
