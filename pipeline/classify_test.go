@@ -492,3 +492,48 @@ func TestClassifyCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyPipelined: in pipeline mode the RX half applies the RX
+// port's ingress rules (a drop, a tso attachment) and the TX half the TX
+// port's egress rules (a count) and the attached tasks.
+func TestClassifyPipelined(t *testing.T) {
+	r := newClassifyRig(t, "clspipe",
+		offload.Change{EnableRx: offload.RxClassify, EnableTx: offload.TxTCPTSO | offload.TxIPv4Cksum | offload.TxTCPCksum},
+		offload.Change{EnableRx: offload.RxClassify})
+	createRules(t, r.flows, r.a.ID(),
+		"ingress pattern eth / ipv4 / udp dst is 1000 / end actions drop / end",
+		"ingress pattern eth / ipv4 / tcp / end actions tso segsz 1000 / end")
+	eg := createRules(t, r.flows, r.b.ID(), "egress pattern eth / ipv4 / end actions count / end")[0]
+	r.f = r.pipelined(&IOEngine, r.a, r.b)
+	tcp := e2eFlow{id: 41, mss: 1000}
+	big := tcp.frame(t, 0, bytes.Repeat([]byte{7}, 2500), 3, true)
+	ms := []*pmd.Mbuf{chainOf(t, r.pool, big, 2048)}
+	for i, port := range []uint16{1000, 1001} {
+		m := r.pool.Alloc()
+		if m == nil || !m.SetData(udpTo(t, port, i, 100)) {
+			t.Fatal("cannot build an mbuf")
+		}
+		ms = append(ms, m)
+	}
+	enqueue(t, r.aRx, ms)
+	out := takeOut(r.bTx, 4, 5*time.Second)
+	if len(out) != 4 {
+		t.Fatalf("%d packets out, want 3 segments and a datagram: %s", len(out), total(r.f).nonZero())
+	}
+	for i, o := range out[:3] {
+		if _, err := decodeE2E(o.frame); err != nil {
+			t.Errorf("segment %d: %v", i, err)
+		}
+	}
+	if dstPort(out[3].frame) != 1001 {
+		t.Error("the datagram to 1001 is not last")
+	}
+	// Egress rules see packets before the TX tasks: the TCP packet is
+	// one hit, before it is segmented.
+	if c, err := r.flows.Query(r.b.ID(), eg); err != nil || c.Hits != 2 || c.Bytes != uint64(len(big)+100) {
+		t.Errorf("egress count %+v %v, want 2 hits of %d bytes", c, err, len(big)+100)
+	}
+	if st := total(r.f); st.Counters[ClassifyDrop] != 1 || st.Counters[SegOutputs] != 3 {
+		t.Errorf("counters: %s", st.nonZero())
+	}
+}
