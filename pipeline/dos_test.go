@@ -398,3 +398,39 @@ func TestDoSCounters(t *testing.T) {
 		t.Errorf("the last reason's counter %d is past the counters (%d)", n, numCounters)
 	}
 }
+
+// TestDoSPipelined: in pipeline mode the RX half judges (the TX half has
+// no filter) and the stream reports the drops.
+func TestDoSPipelined(t *testing.T) {
+	c := dosCases(t)[0] // the header rules and lists
+	cfg := dosTestConfig()
+	c.cfg(&cfg)
+	r, _ := dosRig(t, 2048, cfg)
+	a, aRx, _ := ringPort(t, "dospa", r.pool)
+	b, _, bTx := ringPort(t, "dospb", r.pool)
+	r.publish(a, offload.Change{EnableRx: offload.RxDoSFilter})
+	r.publish(b, offload.Change{})
+	f := r.pipelined(&IOEngine, a, b)
+	var frames [][]byte
+	pass := 0
+	for _, e := range c.pkts {
+		frames = append(frames, e.frame)
+		if e.want == dos.ReasonNone {
+			pass++
+		}
+	}
+	inject(t, aRx, r.pool, frames)
+	if got := drain(bTx, pass, 5*time.Second); len(got) != pass {
+		t.Fatalf("%d out, want %d: %s", len(got), pass, total(f).nonZero())
+	}
+	if !waitFor(5*time.Second, func() bool { return total(f).Dropped() == uint64(len(frames)-pass) }) {
+		t.Fatalf("drops: %s", total(f).nonZero())
+	}
+	for _, l := range f.Lcores() {
+		for _, s := range l.Streams {
+			if _, ok := s.DoSUsage(); ok != (s.Role() != RoleTx) {
+				t.Errorf("%v half: filter %v", s.Role(), ok)
+			}
+		}
+	}
+}
