@@ -43,6 +43,8 @@ type request struct {
 	Addr string   `json:",omitempty"` // listen, result, send
 	N    int      `json:",omitempty"` // send: bytes
 	Seed uint64   `json:",omitempty"` // send
+	// Cancel, for result, closes the listener first: nothing is coming.
+	Cancel bool `json:",omitempty"`
 }
 
 type reply struct {
@@ -79,7 +81,7 @@ func newSink(ln net.Listener) *sink {
 		defer close(s.done)
 		defer ln.Close()
 		if tl, ok := ln.(*net.TCPListener); ok {
-			_ = tl.SetDeadline(time.Now().Add(60 * time.Second))
+			_ = tl.SetDeadline(time.Now().Add(30 * time.Second))
 		}
 		c, err := ln.Accept()
 		if err != nil {
@@ -87,7 +89,7 @@ func newSink(ln net.Listener) *sink {
 			return
 		}
 		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(90 * time.Second))
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 		h := sha256.New()
 		s.n, s.err = io.Copy(h, c)
 		s.sum = hex.EncodeToString(h.Sum(nil))
@@ -99,10 +101,10 @@ func newSink(ln net.Listener) *sink {
 func (s *sink) wait() (string, error) {
 	select {
 	case <-s.done:
-	case <-time.After(120 * time.Second):
+	case <-time.After(45 * time.Second):
 		s.ln.Close()
 		<-s.done
-		return "", errors.New("the receiver did not finish in 120 s")
+		return "", errors.New("the receiver did not finish in 45 s")
 	}
 	if s.err != nil {
 		return "", fmt.Errorf("after %d bytes: %w", s.n, s.err)
@@ -118,7 +120,7 @@ func sendStream(dial func() (net.Conn, error), n int, seed uint64) error {
 		return err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(90 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.CopyN(c, stream(seed), int64(n)); err != nil {
 		return err
 	}
@@ -215,9 +217,13 @@ func runAgent() {
 					s := sinks[r.Addr]
 					delete(sinks, r.Addr)
 					mu.Unlock()
-					if s == nil {
+					switch {
+					case s == nil:
 						err = fmt.Errorf("no listener at %s", r.Addr)
-					} else {
+					case r.Cancel:
+						s.ln.Close()
+						_, _ = s.wait()
+					default:
 						rep.Out, err = s.wait()
 					}
 				case "send":

@@ -27,6 +27,7 @@ type peer interface {
 	// listen starts a TCP receiver at addr; result waits for it.
 	listen(addr string) error
 	result(addr string) (string, error)
+	cancel(addr string) // closes a listener nothing will reach
 	// send sends stream(seed)'s first n bytes to addr over TCP.
 	send(addr string, n int, seed uint64) error
 	// dev is the peer's interface facing offloadpmd.
@@ -117,6 +118,14 @@ func (p *nsPeer) result(addr string) (string, error) {
 	return s.wait()
 }
 
+func (p *nsPeer) cancel(addr string) {
+	if s := p.sinks[addr]; s != nil {
+		delete(p.sinks, addr)
+		s.ln.Close()
+		_, _ = s.wait()
+	}
+}
+
 func (p *nsPeer) send(addr string, n int, seed uint64) error {
 	return sendStream(func() (c net.Conn, err error) {
 		err = inNetns(p.ns, func() (err error) { c, err = net.DialTimeout("tcp", addr, 10*time.Second); return })
@@ -174,6 +183,10 @@ func (p *vmPeer) listen(addr string) error {
 
 func (p *vmPeer) result(addr string) (string, error) {
 	return p.agent.call(request{Op: "result", Addr: addr})
+}
+
+func (p *vmPeer) cancel(addr string) {
+	_, _ = p.agent.call(request{Op: "result", Addr: addr, Cancel: true})
 }
 
 func (p *vmPeer) send(addr string, n int, seed uint64) error {

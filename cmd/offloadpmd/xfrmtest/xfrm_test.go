@@ -311,9 +311,10 @@ func interop(t *testing.T, p peer, c xcase, i int, tag string) {
 		return
 	}, nBytes, 1)
 	if err != nil {
-		t.Errorf("A -> B: %v\n%s", err, p)
-	}
-	if got, err := p.result(bAddr); err != nil || got != fmt.Sprintf("%s %d", streamSum(1, nBytes), nBytes) {
+		// Fail fast: nothing will reach the listener.
+		t.Errorf("A -> B: %v", err)
+		p.cancel(bAddr)
+	} else if got, err := p.result(bAddr); err != nil || got != fmt.Sprintf("%s %d", streamSum(1, nBytes), nBytes) {
 		t.Errorf("A -> B: the peer received %q (%v); sent %d bytes, SHA-256 %s", got, err, nBytes, streamSum(1, nBytes))
 	}
 	t.Logf("%v: A -> B done", time.Since(start).Round(time.Millisecond))
@@ -325,8 +326,9 @@ func interop(t *testing.T, p peer, c xcase, i int, tag string) {
 	s := newSink(ln)
 	if err := p.send(aAddr, nBytes, 2); err != nil {
 		t.Errorf("B -> A: %v", err)
-	}
-	if got, err := s.wait(); err != nil || got != fmt.Sprintf("%s %d", streamSum(2, nBytes), nBytes) {
+		ln.Close()
+		_, _ = s.wait()
+	} else if got, err := s.wait(); err != nil || got != fmt.Sprintf("%s %d", streamSum(2, nBytes), nBytes) {
 		t.Errorf("B -> A: A received %q (%v); sent %d bytes, SHA-256 %s", got, err, nBytes, streamSum(2, nBytes))
 	}
 	traffic := time.Since(start) - setup
