@@ -214,6 +214,9 @@ func (s *Stream) decrypt(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
 		pkts[kept] = m
 		kept++
 	}
+	// The queue is the TX stage's too: leave it empty, or espFlush would
+	// run these jobs again and send (and free) the packets a second time.
+	e.jobs, e.mbufs, e.views = e.jobs[:0], e.mbufs[:0], e.views[:0]
 	return pkts[:kept]
 }
 
