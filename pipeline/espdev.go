@@ -226,12 +226,14 @@ func (s *Stream) espProcess() {
 		cj.Pkt = e.mbufs[i]
 		cj.DataOff, cj.DataLen = uint32(j.CipherOff), uint32(j.CipherLen)
 		cj.DigestOff = uint32(j.ICVOff)
+		// Fixed-size moves, not copy's memmove calls: the device reads the
+		// session's IV and AAD lengths of them.
 		if j.SA.Alg().AEAD() {
-			copy(cj.IV[:], j.Nonce[:])
-			copy(cj.AAD[:], j.AAD[:j.AADLen])
+			*(*[esp.NonceLen]byte)(cj.IV[:]) = j.Nonce
+			*(*[esp.MaxAADLen]byte)(cj.AAD[:]) = j.AAD
 		} else {
 			cj.AuthOff, cj.AuthLen = uint32(j.AuthOff), uint32(j.AuthLen)
-			copy(cj.IV[:], e.views[i][j.IVOff:j.IVOff+16])
+			cj.IV = [esp.MaxIVLen]byte(e.views[i][j.IVOff:])
 		}
 	}
 	s.cnt.Add(int(ESPCryptodevJobs), uint64(nGCM+nCBC))

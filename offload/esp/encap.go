@@ -412,8 +412,9 @@ func (sa *SA) fillJob(j *Job, op Op, espOff, cipherLen int, seq uint64, iv []byt
 	j.l2Len, j.ipHdrLen, j.v6, j.lastNH = 0, 0, false, 0
 	be.PutUint32(j.ESNHi[:], uint32(seq>>32))
 	if sa.aead != nil {
-		copy(j.Nonce[:SaltLen], sa.secrets.salt[:])
-		copy(j.Nonce[SaltLen:], iv)
+		// Fixed-size moves (GCM's IV is 8 bytes): no memmove calls.
+		*(*[SaltLen]byte)(j.Nonce[:SaltLen]) = sa.secrets.salt
+		*(*[NonceLen - SaltLen]byte)(j.Nonce[SaltLen:]) = [NonceLen - SaltLen]byte(iv)
 		be.PutUint32(j.AAD[0:], sa.cfg.SPI)
 		if sa.cfg.ESN {
 			be.PutUint64(j.AAD[4:], seq)
