@@ -30,6 +30,11 @@
 #   c-reference     crypto_perf.sh (dpdk-test-crypto-perf)
 #   offloadpmd      the whole path, crypto on the ipsec_mb cryptodev
 #   offloadpmd-go   the same with --esp-engine=go (Go's crypto/aes, cipher)
+#   offloadpmd-baseline
+#                   with BASELINE=PATH: offloadpmd's ESP with the cryptodev
+#                   engine from another binary (e.g. built from an earlier
+#                   commit), run right after offloadpmd's, for a before and
+#                   after in the same conditions
 #   offloadpmd-io   the same pcap and port without ESP: what the I/O path
 #                   alone carries, the ceiling of the rows above; one run per
 #                   size and round, shown in the text table under each
@@ -50,7 +55,8 @@
 # "gcm cbc"), SIZES (default "64 512 1500"), ENGINES (default "cryptodev
 # go"), FLOOR (default 1; 0: no offloadpmd-io runs), TOTAL_OPS (crypto-perf
 # ops per size, default 4000000), OFFLOADPMD (default: built from this tree
-# into a temporary directory), ANCHORS (default ../shared/anchors),
+# into a temporary directory), BASELINE (no default), ANCHORS (default
+# ../shared/anchors),
 # BENCH_RESULTS (default results/), PLOT (default 1).
 # Every run's Gbps goes to $BENCH_RESULTS/bench-esp.csv (wall clock as
 # cases SUITE-SIZE, on-CPU as cpu:SUITE-SIZE, no ESP as io-SIZE), the
@@ -98,6 +104,10 @@ if [ -z "${OFFLOADPMD:-}" ]; then
 	"$GO" build -o "$OFFLOADPMD" ./cmd/offloadpmd || die "cannot build cmd/offloadpmd"
 fi
 [ -x "$OFFLOADPMD" ] || die "$OFFLOADPMD is not an executable"
+if [ -n "${BASELINE:-}" ]; then
+	[ -x "$BASELINE" ] || die "BASELINE $BASELINE is not an executable"
+	ENGINES="$ENGINES base"
+fi
 PERF=$(command -v perf || true)
 
 # pcap SIZE: UDP/IPv4 packets of SIZE bytes (IP header on), 64 flows.
@@ -134,10 +144,11 @@ worker_schedstat() {
 	echo 0
 }
 
-# ours ALG SIZE ENGINE RUN: one offloadpmd run (ENGINE cryptodev, go, or
-# io for no ESP); prints "tx_pps share" (0 0 if it failed).
+# ours ALG SIZE ENGINE RUN: one offloadpmd run (ENGINE cryptodev, go, base
+# for BASELINE's cryptodev, or io for no ESP); prints "tx_pps share" (0 0
+# if it failed).
 ours() {
-	local alg=$1 size=$2 eng=$3 i=$4 prefix=${PFX}_$3_$1_$2_$4 log cmds win extra=""
+	local alg=$1 size=$2 eng=$3 i=$4 prefix=${PFX}_$3_$1_$2_$4 log cmds win extra="" bin=$OFFLOADPMD
 	log=$LOGS/$alg.$size.$eng.run$i.log
 	cmds=$TMP/cmds.$eng.$alg
 	win=$TMP/win.$prefix
@@ -146,6 +157,7 @@ ours() {
 		printf '%s\n' "port config 0 tx_offload esp_encrypt on" "$(sa_line "$alg")" "sa policy 0 any sa 1" >"$cmds"
 	fi
 	[ "$eng" = go ] && extra=--esp-engine=go
+	[ "$eng" = base ] && bin=$BASELINE
 	{
 		sleep 2
 		echo start
@@ -159,7 +171,7 @@ ours() {
 		echo stop
 		sleep 1
 		echo quit
-	} | timeout -k 5 $((DUR + 60)) "$OFFLOADPMD" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" \
+	} | timeout -k 5 $((DUR + 60)) "$bin" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" \
 		--vdev="net_pcap0,rx_pcap=$(pcap "$size"),infinite_rx=1" -- \
 		-i --port-topology=loop --forward-mode=io --no-lsc-interrupt --total-num-mbufs=16384 --busy-poll \
 		--cmdline-file="$cmds" $extra >"$log" 2>&1 || true
@@ -169,6 +181,7 @@ ours() {
 	if [ "$eng" != io ]; then
 		local want=esp-cryptodev-jobs other=esp-go-jobs bad
 		[ "$eng" = go ] && want=esp-go-jobs other=esp-cryptodev-jobs
+		[ "$eng" = base ] && ! grep -q '^esp-cryptodev-jobs ' "$log" && want=esp-encrypted # an older binary may not count jobs
 		bad=$(awk -v want="$want" -v other="$other" '$1 ~ /^esp-/ {
 				if ($1 == want) w = $2; else if ($1 == other) o = $2; else if ($1 != "esp-encrypted") d = d " " $1 }
 			END {if (w + 0 == 0) print "no " want; else if (o + 0 > 0) print other; else if (d != "") print "drops:" d}' "$log")
@@ -238,7 +251,7 @@ med() { if [ -s "$1" ]; then median <"$1"; else echo 0; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b}'; }
 oncpu() { awk -v g="$1" -v s="$2" 'BEGIN {printf "%.4f", (s > 0 ? g / s : 0)}'; }
 
-progname() { case $1 in cryptodev) echo offloadpmd ;; go) echo offloadpmd-go ;; io) echo offloadpmd-io ;; esac; }
+progname() { case $1 in cryptodev) echo offloadpmd ;; go) echo offloadpmd-go ;; base) echo offloadpmd-baseline ;; io) echo offloadpmd-io ;; esac; }
 
 # record_ours ALG SIZE ENGINE RUN "pps share": the run's figures.
 record_ours() {
@@ -324,7 +337,7 @@ done
 {
 	echo
 	echo "Median Gbps of plaintext (and Mpps or Mops), wall clock; ratio to crypto-perf. On-CPU: each run divided by its worker thread's CPU share."
-	printf "%-9s %-14s %9s %8s %7s %9s %7s %10s\n" case program Gbps Mpps ratio on-CPU ratio "CPU share"
+	printf "%-9s %-19s %9s %8s %7s %9s %7s %10s\n" case program Gbps Mpps ratio on-CPU ratio "CPU share"
 } | tee -a "$LOGS/summary.txt"
 for a in $ALGS; do
 	for s in $SIZES; do
@@ -353,7 +366,7 @@ for a in $ALGS; do
 				summary_row esp "$a-$s" "$name" "$RUNS" "$g" Gbps "$r" "offloadpmd io + ESP $p"
 				summary_row esp "cpu:$a-$s" "$name" "$RUNS" "$c" "Gbps on-CPU" "$rcpu" "offloadpmd io + ESP $p"
 			fi
-			printf "%-9s %-14s %9.2f %8.3f %7s %9.2f %7s %10.3f\n" "$a-$s" "$name" "$g" "$m" "$r" "$c" "$rcpu" "$sh" | tee -a "$LOGS/summary.txt"
+			printf "%-9s %-19s %9.2f %8.3f %7s %9.2f %7s %10.3f\n" "$a-$s" "$name" "$g" "$m" "$r" "$c" "$rcpu" "$sh" | tee -a "$LOGS/summary.txt"
 			echo "  runs: Gbps [$(tr '\n' ' ' <"$f.gbps" 2>/dev/null | sed 's/ $//')] share [$(tr '\n' ' ' <"$f.share" 2>/dev/null | sed 's/ $//')]" >>"$LOGS/summary.txt"
 		done
 	done
