@@ -91,3 +91,23 @@ rules:
 		}
 	}
 }
+
+// TestFlowConfigErrors: a config file's rule naming a port that does not
+// exist, or an SA that does not, stops offloadpmd at startup with the
+// file, line and reason.
+func TestFlowConfigErrors(t *testing.T) {
+	needRoot(t)
+	for _, c := range []struct{ rules, want string }{
+		{"  5:\n    - ingress pattern eth / end actions drop / end\n", ":5: rules.5: there is no port 5"},
+		{"  0:\n    - ingress pattern eth / end actions count / end\n    - ingress pattern eth / ipv4 / end actions esp sa 3 / end\n",
+			":6: rules.0: esp sa 3: no SA 3 (sa add 3 ... out ...)"},
+		{"  0:\n    - ingress pattern eth / end actions queue index 2 / end\n", ":5: rules.0: queue index 2: port 0 has 1 RX queue"},
+	} {
+		cfg := writeConfigFile(t, "ports:\n  - devargs: net_null0\nrules:\n"+c.rules)
+		r := runBin(t, "", 60*time.Second, "--", "--config", cfg, "--total-num-mbufs=8192", "--run-time=1")
+		noPanic(t, r)
+		if r.code == 0 || !strings.Contains(r.stderr, cfg+c.want) {
+			t.Errorf("exit %d, stderr lacks %q:\n%s", r.code, cfg+c.want, r.stderr)
+		}
+	}
+}
