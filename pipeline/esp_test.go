@@ -286,6 +286,85 @@ func TestESPCryptodev(t *testing.T) {
 	defer func() { espDevices = nil }()
 	t.Run("encrypt", TestESPPolicyEncrypts)
 	t.Run("decrypt", TestESPDecrypts)
+	t.Run("both-ways", TestESPBothWaysOneLcore)
+}
+
+// TestESPBothWaysOneLcore: a gateway's two streams on one lcore, one
+// encrypting towards the peer and one decrypting from it, share the
+// lcore's crypto queue pairs: every job runs on the devices when there
+// are devices.
+func TestESPBothWaysOneLcore(t *testing.T) {
+	r := newRig(t, 4096)
+	useDevices(t, r)
+	a, aRx, aTx := ringPort(t, "espe", r.pool)
+	b, bRx, bTx := ringPort(t, "espf", r.pool)
+	r.publish(a, offload.Change{})
+	r.publish(b, offload.Change{EnableTx: offload.TxESPEncrypt, EnableRx: offload.RxESPDecrypt})
+	for i, c := range []esp.Config{
+		espConfig(0x4001, esp.Outbound, esp.Tunnel, esp.AESGCM128), espConfig(0x4002, esp.Inbound, esp.Tunnel, esp.AESGCM128),
+	} {
+		if _, err := r.off.SAs.AddAt(uint16(i+1), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.off.ESP.Set(b.ID(), []ESPPolicy{{Port: b.ID(), SA: 1}})
+	peer := &esp.Registry{}
+	in, err := peer.Add(espConfig(0x4001, esp.Inbound, esp.Tunnel, esp.AESGCM128))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = in
+	out, err := peer.Add(espConfig(0x4002, esp.Outbound, esp.Tunnel, esp.AESGCM128))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toB, toA := newSink(t, bTx), newSink(t, aTx)
+	f := r.start(&IOEngine, [2]*pmd.EthPort{a, b}, [2]*pmd.EthPort{b, a})
+	const n = 20
+	var plain, sealed []*pmd.Mbuf
+	for i := range n {
+		for _, dst := range []*[]*pmd.Mbuf{&plain, &sealed} {
+			fr := udpFrame(t, i+1, 400)
+			if dst == &sealed {
+				fr = sealWith(t, out, fr)
+			}
+			m := r.pool.Alloc()
+			if m == nil || !m.SetData(fr) {
+				t.Fatal("cannot build an mbuf")
+			}
+			*dst = append(*dst, m)
+		}
+	}
+	enqueue(t, aRx, plain)
+	enqueue(t, bRx, sealed)
+	if !waitFor(5*time.Second, func() bool { return sinkCount(toB) >= n && sinkCount(toA) >= n }) {
+		t.Fatalf("%d encrypted and %d decrypted out of %d each: %s", sinkCount(toB), sinkCount(toA), n, total(f).nonZero())
+	}
+	toB.close()
+	toA.close()
+	st := total(f)
+	if st.Counters[ESPEncrypted] != n || st.Counters[ESPDecrypted] != n || st.Dropped() != 0 {
+		t.Errorf("counters: %s", st.nonZero())
+	}
+	checkEngine(t, r, st, 2*n)
+}
+
+// sealWith encrypts a frame as the peer's outbound SA sa would.
+func sealWith(t *testing.T, sa *esp.SA, fr []byte) []byte {
+	t.Helper()
+	buf := make([]byte, len(fr)+256)
+	copy(buf[128:], fr)
+	p := esp.Packet{Buf: buf, Off: 128, Len: len(fr)}
+	jobs := make([]esp.Job, 1)
+	if why := sa.PrepareEncrypt(&p, 14, &jobs[0]); why != esp.OK {
+		t.Fatal(why)
+	}
+	var e esp.GoEngine
+	e.Process(jobs, [][]byte{p.Bytes()})
+	if why := esp.FinishEncrypt(&jobs[0]); why != esp.OK {
+		t.Fatal(why)
+	}
+	return append([]byte(nil), p.Bytes()...)
 }
 
 // checkEngine checks that n crypto jobs ran on the devices when the rig

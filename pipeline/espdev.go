@@ -20,9 +20,57 @@ import (
 type ESPCrypto struct {
 	GCM, CBC *pmd.CryptoDev
 
-	mu   sync.Mutex
-	sess map[espSessKey]*pmd.CryptoSession
-	errs map[*esp.SA]error
+	mu     sync.Mutex
+	sess   map[espSessKey]*pmd.CryptoSession
+	errs   map[*esp.SA]error
+	bursts map[espBurstKey]*sharedBurst
+}
+
+// A device's queue pair has one burst, shared by the streams of the lcore
+// the pair belongs to (they run one after another on its thread).
+type espBurstKey struct {
+	dev *pmd.CryptoDev
+	qp  int
+}
+
+type sharedBurst struct {
+	b    *pmd.CryptoBurst
+	refs int
+}
+
+// acquire returns the burst of dev's queue pair qp, making it on first use.
+func (c *ESPCrypto) acquire(dev *pmd.CryptoDev, qp int) (*pmd.CryptoBurst, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := espBurstKey{dev, qp}
+	if sb := c.bursts[k]; sb != nil {
+		sb.refs++
+		return sb.b, nil
+	}
+	b, err := dev.NewBurst(qp)
+	if err != nil {
+		return nil, err
+	}
+	if c.bursts == nil {
+		c.bursts = map[espBurstKey]*sharedBurst{}
+	}
+	c.bursts[k] = &sharedBurst{b: b, refs: 1}
+	return b, nil
+}
+
+// release gives a burst back; the last user frees it.
+func (c *ESPCrypto) release(b *pmd.CryptoBurst) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, sb := range c.bursts {
+		if sb.b == b {
+			if sb.refs--; sb.refs == 0 {
+				b.Close()
+				delete(c.bursts, k)
+			}
+			return
+		}
+	}
 }
 
 type espSessKey struct {
@@ -165,7 +213,7 @@ func (d *espDev) burst(dev *pmd.CryptoDev) *pmd.CryptoBurst {
 		b = &d.cbc
 	}
 	if *b == nil && !d.failed {
-		nb, err := dev.NewBurst(d.qp)
+		nb, err := d.c.acquire(dev, d.qp)
 		if err != nil {
 			d.failed = true
 			return nil
@@ -175,12 +223,12 @@ func (d *espDev) burst(dev *pmd.CryptoDev) *pmd.CryptoBurst {
 	return *b
 }
 
-// close frees the stream's bursts, so the next forwarder's streams can
-// have the queue pairs.
+// close gives the stream's bursts back (the last stream of an lcore frees
+// them), so the next forwarder's streams can have the queue pairs.
 func (d *espDev) close() {
 	for _, b := range []**pmd.CryptoBurst{&d.gcm, &d.cbc} {
 		if *b != nil {
-			(*b).Close()
+			d.c.release(*b)
 			*b = nil
 		}
 	}
