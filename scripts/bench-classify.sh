@@ -246,7 +246,7 @@ if has_part path; then
 			v=$(path "$p" "$i")
 			echo "$v" >>"$LOGS/path.$p.pps"
 			sh=$(cat "$LOGS/path.$p.run$i.share" 2>/dev/null || echo 0)
-			awk -v v="$v" -v s="$sh" 'BEGIN {print (s > 0 ? v / s : 0)}' >>"$LOGS/path.$p.cpu"
+			awk -v v="$v" -v s="$sh" 'BEGIN {if (s > 0) print v / s}' >>"$LOGS/path.$p.cpu" # none when perf could not tell
 			echo "$sh" >>"$LOGS/path.$p.shares"
 			case $p in
 			testpmd) prog=c-reference tool="testpmd io" ;;
