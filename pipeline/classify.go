@@ -284,8 +284,9 @@ func (c *Classifiers) swap(port uint16, d flowDir, t *clsTable) {
 	old := c.tab[port][d].Swap(t)
 	g := c.gen.Add(1)
 	if old != nil && len(old.counted) > 0 {
-		old.retired = g
-		c.retired = append(c.retired, old)
+		// Only its counters wait: the classifier goes when the lcores
+		// drop it.
+		c.retired = append(c.retired, &clsTable{port: old.port, counted: old.counted, counts: old.counts, retired: g})
 	}
 }
 
