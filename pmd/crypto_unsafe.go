@@ -486,6 +486,26 @@ func (b *CryptoBurst) Run(n int) int {
 	return int(C.opmd_crypto_run(b.cu))
 }
 
+// RunCPU runs Jobs()[:n] as Run does, with the same statuses and
+// counters, through the device's synchronous CPU crypto API
+// (rte_cryptodev_sym_cpu_crypto_process) instead of ops on the queue pair:
+// no op allocation, enqueue, dequeue or free. The device must offer it
+// (CryptoDev.CPUCrypto), and each job's regions and ICV must lie in its
+// packet's first segment (CryptoBadJob otherwise). Consecutive jobs of one
+// session and one layout (the distances between their regions) go to the
+// device in one call.
+func (b *CryptoBurst) RunCPU(n int) int {
+	b.c.n = C.uint16_t(min(max(n, 0), CryptoBurstMax))
+	return int(C.opmd_crypto_run_cpu(b.cu))
+}
+
+// CPUCrypto reports whether the device offers DPDK's synchronous CPU
+// crypto API (RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO), which CryptoBurst.RunCPU
+// uses; the ipsec_mb devices (crypto_aesni_gcm, crypto_aesni_mb) do.
+func (d *CryptoDev) CPUCrypto() bool {
+	return d.info.Features&C.RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO != 0
+}
+
 // Counters reads the burst's counters; safe from any goroutine.
 func (b *CryptoBurst) Counters() CryptoCounters {
 	c := b.c

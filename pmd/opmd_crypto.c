@@ -165,6 +165,131 @@ opmd_crypto_run(uintptr_t bp)
 	return ok;
 }
 
+/* Jobs per rte_cryptodev_sym_cpu_crypto_process call (its arrays are on
+ * the stack). */
+#define OPMD_CRYPTO_CPU_CHUNK 64
+
+/*
+ * Where job j's work lies for the CPU crypto API: one contiguous buffer
+ * (base, len) covering the regions, their offsets inside it (ofs), and the
+ * ICV. Returns 0, or -1 if the job is malformed or its regions are not all
+ * in the packet's first segment.
+ */
+static inline int
+cpu_job(const struct opmd_crypto_job *j, uint8_t dev,
+	union rte_crypto_sym_ofs *ofs, struct rte_crypto_vec *v,
+	struct rte_crypto_va_iova_ptr *digest)
+{
+	struct rte_mbuf *m = j->m;
+	uint64_t lo, hi, d_end = (uint64_t)j->data_off + j->data_len;
+
+	if (unlikely(m == NULL || j->sess == NULL || j->dev != dev ||
+		     (uint64_t)j->digest_off + j->digest_len > m->data_len))
+		return -1;
+	ofs->raw = 0;
+	lo = j->data_off;
+	hi = d_end;
+	if (j->kind == OPMD_CRYPTO_CHAIN) {
+		uint64_t a_end = (uint64_t)j->auth_off + j->auth_len;
+
+		lo = RTE_MIN(lo, (uint64_t)j->auth_off);
+		hi = RTE_MAX(hi, a_end);
+		ofs->ofs.auth.head = j->auth_off - lo;
+		ofs->ofs.auth.tail = hi - a_end;
+	} else if (unlikely(j->kind != OPMD_CRYPTO_AEAD)) {
+		return -1;
+	}
+	if (unlikely(hi > m->data_len))
+		return -1;
+	ofs->ofs.cipher.head = j->data_off - lo;
+	ofs->ofs.cipher.tail = hi - d_end;
+	v->base = rte_pktmbuf_mtod_offset(m, uint8_t *, lo);
+	v->iova = rte_pktmbuf_iova_offset(m, lo);
+	v->len = hi - lo;
+	v->tot_len = hi - lo;
+	digest->va = rte_pktmbuf_mtod_offset(m, uint8_t *, j->digest_off);
+	digest->iova = rte_pktmbuf_iova_offset(m, j->digest_off);
+	return 0;
+}
+
+uint16_t
+opmd_crypto_run_cpu(uintptr_t bp)
+{
+	struct opmd_crypto_burst *b = (struct opmd_crypto_burst *)bp;
+	struct opmd_crypto_job *jobs = b->jobs;
+	const uint16_t n = b->n;
+	uint16_t i = 0, ok = 0;
+
+	b->nb_ok = 0;
+	if (n == 0)
+		return 0;
+	b->runs++;
+	/* In runs of consecutive jobs of one session and layout: the API
+	 * takes one of each per call. */
+	while (i < n) {
+		struct rte_crypto_vec vec[OPMD_CRYPTO_CPU_CHUNK];
+		struct rte_crypto_sgl sgl[OPMD_CRYPTO_CPU_CHUNK];
+		struct rte_crypto_va_iova_ptr iv[OPMD_CRYPTO_CPU_CHUNK];
+		struct rte_crypto_va_iova_ptr aad[OPMD_CRYPTO_CPU_CHUNK];
+		struct rte_crypto_va_iova_ptr dig[OPMD_CRYPTO_CPU_CHUNK];
+		int32_t st[OPMD_CRYPTO_CPU_CHUNK];
+		uint16_t idx[OPMD_CRYPTO_CPU_CHUNK];
+		union rte_crypto_sym_ofs ofs = {.raw = 0}, o;
+		struct rte_crypto_sym_vec sv;
+		void *sess = NULL;
+		uint32_t k = 0, x;
+
+		for (; i < n && k < OPMD_CRYPTO_CPU_CHUNK; i++) {
+			struct opmd_crypto_job *j = &jobs[i];
+
+			if (unlikely(cpu_job(j, b->dev_id, &o, &vec[k], &dig[k]) != 0)) {
+				j->status = OPMD_CRYPTO_BAD_JOB;
+				b->bad_jobs++;
+				continue;
+			}
+			if (k > 0 && (j->sess != sess || o.raw != ofs.raw))
+				break; /* the next call's first job */
+			sess = j->sess;
+			ofs = o;
+			sgl[k].vec = &vec[k];
+			sgl[k].num = 1;
+			iv[k].va = j->iv;
+			iv[k].iova = 0;
+			aad[k].va = j->aad;
+			aad[k].iova = 0;
+			st[k] = 0;
+			idx[k++] = i;
+		}
+		if (k == 0)
+			continue;
+		memset(&sv, 0, sizeof(sv));
+		sv.num = k;
+		sv.src_sgl = sgl;
+		sv.iv = iv;
+		sv.digest = dig;
+		sv.aad = aad;
+		sv.status = st;
+		rte_cryptodev_sym_cpu_crypto_process(b->dev_id, sess, ofs, &sv);
+		for (x = 0; x < k; x++) {
+			struct opmd_crypto_job *j = &jobs[idx[x]];
+
+			if (likely(st[x] == 0)) {
+				j->status = OPMD_CRYPTO_OK;
+				ok++;
+			} else if (st[x] == EBADMSG || st[x] == -EBADMSG) {
+				j->status = OPMD_CRYPTO_AUTH_FAILED;
+				b->auth_failed++;
+			} else {
+				j->status = OPMD_CRYPTO_ERROR;
+				b->errors++;
+			}
+		}
+	}
+	b->jobs_ok += ok;
+	b->nb_ok = ok;
+	return ok;
+}
+
 int
 opmd_crypto_vdev(const char *name, const char *args, int *created)
 {

@@ -122,6 +122,12 @@ struct opmd_crypto_burst {
  * to check) and returns nb_ok; every job's status is set. */
 uint16_t opmd_crypto_run(uintptr_t b);
 
+/* The same through the device's synchronous CPU crypto API
+ * (rte_cryptodev_sym_cpu_crypto_process, RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO):
+ * no ops, no queue pair. A job's regions and ICV must lie in its packet's
+ * first segment (OPMD_CRYPTO_BAD_JOB otherwise). */
+uint16_t opmd_crypto_run_cpu(uintptr_t b);
+
 /* Finds the crypto device called name, or creates it as a vdev with args
  * (rte_vdev_init). Returns its id, or a negative errno. */
 int opmd_crypto_vdev(const char *name, const char *args, int *created);
