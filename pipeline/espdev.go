@@ -168,6 +168,9 @@ type espDev struct {
 	gcmIdx   [espQueueMax]int16 // a device job's ESP job
 	cbcIdx   [espQueueMax]int16
 	failed   bool // a burst could not be made: Go from then on
+	// gcmCPU, cbcCPU: the burst runs through the device's synchronous
+	// CPU crypto API (no ops; see pmd.CryptoBurst.RunCPU).
+	gcmCPU, cbcCPU bool
 	// sas caches, by SA index, where each SA's jobs go, so that a job
 	// costs no lock or map lookup (ESPCrypto.session's).
 	sas []espRoute
@@ -208,9 +211,9 @@ func (d *espDev) newRoute(sa *esp.SA) *espRoute {
 }
 
 func (d *espDev) burst(dev *pmd.CryptoDev) *pmd.CryptoBurst {
-	b := &d.gcm
+	b, cpu := &d.gcm, &d.gcmCPU
 	if dev == d.c.CBC && dev != d.c.GCM {
-		b = &d.cbc
+		b, cpu = &d.cbc, &d.cbcCPU
 	}
 	if *b == nil && !d.failed {
 		nb, err := d.c.acquire(dev, d.qp)
@@ -218,9 +221,19 @@ func (d *espDev) burst(dev *pmd.CryptoDev) *pmd.CryptoBurst {
 			d.failed = true
 			return nil
 		}
-		*b = nb
+		*b, *cpu = nb, dev.CPUCrypto()
 	}
 	return *b
+}
+
+// run runs b's first n jobs: synchronously when the device can (ESP's
+// packets are single-segment), through ops otherwise.
+func run(b *pmd.CryptoBurst, n int, cpu bool) {
+	if cpu {
+		b.RunCPU(n)
+		return
+	}
+	b.Run(n)
 }
 
 // close gives the stream's bursts back (the last stream of an lcore frees
@@ -286,11 +299,11 @@ func (s *Stream) espProcess() {
 	}
 	s.cnt.Add(int(ESPCryptodevJobs), uint64(nGCM+nCBC))
 	if nGCM > 0 {
-		d.gcm.Run(nGCM)
+		run(d.gcm, nGCM, d.gcmCPU)
 		espStatus(e.jobs, d.gcm.Jobs()[:nGCM], d.gcmIdx[:nGCM])
 	}
 	if nCBC > 0 {
-		d.cbc.Run(nCBC)
+		run(d.cbc, nCBC, d.cbcCPU)
 		espStatus(e.jobs, d.cbc.Jobs()[:nCBC], d.cbcIdx[:nCBC])
 	}
 }
