@@ -175,11 +175,13 @@ func (s *Stream) decrypt(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
 			e.slot[i] = -2
 			continue
 		}
-		p := esp.Packet{Buf: m.Buf(), Off: int(m.DataOff()), Len: int(m.DataLen())}
-		e.jobs = append(e.jobs, esp.Job{})
-		j := &e.jobs[len(e.jobs)-1]
-		if why := b.sas.PrepareDecrypt(&p, l2Len(m.Data()), j); why != esp.OK {
-			e.jobs = e.jobs[:len(e.jobs)-1]
+		// As in espHold: the Packet filled in place, the job slot reused.
+		p := &e.pkt
+		p.Buf, p.Off, p.Len = m.Buf(), int(m.DataOff()), int(m.DataLen())
+		n := len(e.jobs)
+		e.jobs = e.jobs[:n+1]
+		if why := b.sas.PrepareDecrypt(p, l2Len(p.Buf[p.Off:p.Off+p.Len]), &e.jobs[n]); why != esp.OK {
+			e.jobs = e.jobs[:n]
 			e.slot[i] = -3 - int16(why)
 			continue
 		}
@@ -201,8 +203,9 @@ func (s *Stream) decrypt(pkts []*pmd.Mbuf, b *burstView) []*pmd.Mbuf {
 			s.dropCounted(m, ESPDropped(esp.Reason(-3-k)))
 			continue
 		default:
-			p := esp.Packet{Buf: m.Buf(), Off: int(m.DataOff()), Len: int(m.DataLen())}
-			if why := esp.FinishDecrypt(&p, &e.jobs[k]); why != esp.OK {
+			p := &e.pkt
+			p.Buf, p.Off, p.Len = m.Buf(), int(m.DataOff()), int(m.DataLen())
+			if why := esp.FinishDecrypt(p, &e.jobs[k]); why != esp.OK {
 				s.dropCounted(m, ESPDropped(why))
 				continue
 			}
