@@ -88,8 +88,11 @@ func (e *ESPPolicies) All() []ESPPolicy {
 	return out
 }
 
-// espQueueMax bounds the packets a stream holds for one engine call.
-const espQueueMax = 2 * pmd.BurstMax
+// espQueueMax bounds the packets a stream holds for one engine call: what
+// one device run takes (a whole RX burst's worth, for decryption).
+const espQueueMax = pmd.CryptoBurstMax
+
+var _ = [1]struct{}{}[min(pmd.CryptoBurstMax-pmd.BurstMax, 0)] // CryptoBurstMax >= BurstMax
 
 // espState is a stream's ESP working set, allocated with the stream.
 type espState struct {

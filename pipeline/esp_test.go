@@ -377,3 +377,78 @@ func checkEngine(t *testing.T, r *e2eRig, st Stats, n uint64) {
 			map[bool]string{true: "devices", false: "Go"}[r.off.Crypto != nil], r.off.Crypto.errors())
 	}
 }
+
+// TestESPManySegments: TSO packets whose segments, all encrypted, are more
+// ESP jobs in one burst than one crypto device run takes (more than
+// pmd.CryptoBurstMax): the stream flushes as its queue fills, and every
+// segment leaves encrypted, in order, with consecutive sequence numbers.
+func TestESPManySegments(t *testing.T) {
+	t.Run("go", testESPManySegments)
+	espDevices = espCrypto
+	defer func() { espDevices = nil }()
+	t.Run("cryptodev", testESPManySegments)
+}
+
+func testESPManySegments(t *testing.T) {
+	const pkts, payload, mss = 20, 40000, 1448
+	segs := pkts * ((payload + mss - 1) / mss) // 560
+	if segs <= pmd.CryptoBurstMax {
+		t.Fatalf("%d segments do not exceed a device run's %d jobs", segs, pmd.CryptoBurstMax)
+	}
+	r := newRig(t, 4096)
+	useDevices(t, r)
+	a, aRx, _ := ringPort(t, "espm_a", r.pool)
+	b, _, bTx := ringPort(t, "espm_b", r.pool)
+	r.publish(a, offload.Change{EnableTx: offload.TxTCPTSO | offload.TxIPv4Cksum | offload.TxTCPCksum})
+	r.publish(b, offload.Change{EnableTx: offload.TxESPEncrypt})
+	r.off.Requests[a.ID()] = true
+	if _, err := r.off.SAs.AddAt(1, espConfig(0x2001, esp.Outbound, esp.Tunnel, esp.AESGCM128)); err != nil {
+		t.Fatal(err)
+	}
+	r.off.ESP.Set(b.ID(), []ESPPolicy{{Port: b.ID(), SA: 1}})
+	peer := &esp.Registry{}
+	if _, err := peer.Add(espConfig(0x2001, esp.Inbound, esp.Tunnel, esp.AESGCM128)); err != nil {
+		t.Fatal(err)
+	}
+	sink := newSink(t, bTx)
+	f := r.start(&IOEngine, [2]*pmd.EthPort{a, b})
+	var in []*pmd.Mbuf
+	for i := range pkts {
+		fl := e2eFlow{id: 30 + i, mss: mss}
+		fr := fl.frame(t, 0, bytes.Repeat([]byte{byte(i)}, payload), uint16(i), true)
+		fl.spoil(fr)
+		m := chainOf(t, r.pool, fr, 2048)
+		fl.request(m, payload)
+		in = append(in, m)
+	}
+	enqueue(t, aRx, in)
+	if !waitFor(10*time.Second, func() bool { return sinkCount(sink) >= segs }) {
+		t.Fatalf("%d frames out, want %d: %s", sinkCount(sink), segs, total(f).nonZero())
+	}
+	frames := sink.close()
+	st := total(f)
+	if st.Counters[ESPEncrypted] != uint64(segs) || st.Dropped() != 0 {
+		t.Errorf("counters: %s", st.nonZero())
+	}
+	checkEngine(t, r, st, uint64(segs))
+	got := 0
+	for i, fr := range frames {
+		pk := gopacket.NewPacket(fr, layers.LayerTypeEthernet, gopacket.Default)
+		e, ok := pk.Layer(layers.LayerTypeIPSecESP).(*layers.IPSecESP)
+		if !ok || e.Seq != uint32(i+1) {
+			t.Fatalf("frame %d: not ESP or sequence number not %d: %v", i, i+1, pk)
+		}
+		inner, why := espOpen(t, peer, fr)
+		if why != esp.OK {
+			t.Fatalf("frame %d does not decrypt: %v", i, why)
+		}
+		d, err := decodeE2E(inner)
+		if err != nil {
+			t.Fatalf("segment %d: %v", i, err)
+		}
+		got += len(d.payload)
+	}
+	if got != pkts*payload {
+		t.Errorf("segments carry %d payload bytes, want %d", got, pkts*payload)
+	}
+}
