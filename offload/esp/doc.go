@@ -48,7 +48,9 @@
 // table once per burst and never lock. An SA's mutable state is:
 //
 //   - the outbound sequence counter: atomic, so any number of lcores may
-//     encrypt with one SA;
+//     encrypt with one SA; an lcore may take a burst's numbers at once
+//     with a SeqBlock (PrepareEncryptSeq) and give back what it did not
+//     use;
 //   - the inbound anti-replay window: owned by one lcore. Packets of one
 //     inbound SA must be decrypted by a single lcore (with RSS on the
 //     outer addresses, as ESP traffic of one SA has, they arrive on one
