@@ -182,21 +182,7 @@ func testESPDecrypts(t *testing.T, alg esp.Algorithm, mode esp.Mode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seal := func(fr []byte) []byte {
-		buf := make([]byte, len(fr)+256)
-		copy(buf[128:], fr)
-		p := esp.Packet{Buf: buf, Off: 128, Len: len(fr)}
-		jobs := make([]esp.Job, 1)
-		if why := out.PrepareEncrypt(&p, 14, &jobs[0]); why != esp.OK {
-			t.Fatal(why)
-		}
-		var e esp.GoEngine
-		e.Process(jobs, [][]byte{p.Bytes()})
-		if why := esp.FinishEncrypt(&jobs[0]); why != esp.OK {
-			t.Fatal(why)
-		}
-		return append([]byte(nil), p.Bytes()...)
-	}
+	seal := func(fr []byte) []byte { return sealWith(t, out, fr) }
 	var plain, wire [][]byte
 	for i := range 4 {
 		fr := udpFrame(t, i+1, 100+400*i)

@@ -10,10 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // TestVerboseAndTraceSession: at the prompt, `set verbose 1` dumps what is
@@ -27,21 +23,7 @@ func TestVerboseAndTraceSession(t *testing.T) {
 		superFrame(t, superFlow{port: 42001}, 0, bytes.Repeat([]byte{7}, 4000)),
 		superFrame(t, superFlow{port: 42002, udp: true}, 0, bytes.Repeat([]byte{9}, 100)),
 	}
-	pf, err := os.Create(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := pcapgo.NewWriter(pf)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	for i, fr := range frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, int64(i)), CaptureLength: len(fr), Length: len(fr)}
-		if err := w.WritePacket(ci, fr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pf.Close()
+	writeFrames(t, in, frames)
 	if err := os.WriteFile(cmds, []byte("tso set 1448 0\nset verbose 1\ntrace 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

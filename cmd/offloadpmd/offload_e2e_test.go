@@ -211,21 +211,7 @@ func TestOffloadE2EBinaryPcap(t *testing.T) {
 		}
 		off += n
 	}
-	pf, err := os.Create(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := pcapgo.NewWriter(pf)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	for i, fr := range frames {
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, int64(i)), CaptureLength: len(fr), Length: len(fr)}
-		if err := w.WritePacket(ci, fr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pf.Close()
+	writeFrames(t, in, frames)
 	if err := os.WriteFile(cmds, []byte(fmt.Sprintf("tso set %d 0\nuso set %d 0\n", tso, uso)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -380,5 +366,25 @@ func TestOffloadE2EBinaryPcap(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "not supported") || strings.Contains(stderr.String(), "Bad arguments") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// writeFrames writes frames to a pcap file, a nanosecond apart.
+func writeFrames(t *testing.T, name string, frames [][]byte) {
+	t.Helper()
+	pf, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	w := pcapgo.NewWriter(pf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for i, fr := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, int64(i)), CaptureLength: len(fr), Length: len(fr)}
+		if err := w.WritePacket(ci, fr); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
