@@ -51,6 +51,14 @@
 # (0 without perf). That takes out most of what other processes cost, not
 # their cache pollution.
 #
+# Reading the figures: per packet, offloadpmd pays the I/O path (the
+# offloadpmd-io row: net_pcap's copy into an mbuf, TX, free), the ESP
+# framing and the crypto; crypto-perf pays the crypto and its op handling
+# only, on buffers it never copies. So even free framing would leave
+# offloadpmd at 1 / (1/io + 1/reference) packets per second: at 1500 B on
+# this VM (io ~19 Mpps, crypto-perf ~9-10 Mops) about 0.65 of the
+# reference.
+#
 # Environment: RUNS (default 5), DUR (seconds, default 5), ALGS (default
 # "gcm cbc"), SIZES (default "64 512 1500"), ENGINES (default "cryptodev
 # go"), FLOOR (default 1; 0: no offloadpmd-io runs), TOTAL_OPS (crypto-perf
