@@ -1,15 +1,17 @@
 package assembly
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/offloadpmd/offloadpmd/offload/checksum"
 	"github.com/offloadpmd/offloadpmd/offload/header"
 	"github.com/offloadpmd/offloadpmd/offload/pkt"
 )
+
+var le = binary.LittleEndian
 
 // GRO defaults and limits.
 const (
@@ -134,22 +136,58 @@ type GRO struct {
 }
 
 // flowKey is what makes segments one flow: Linux compares the MAC header
-// (VLAN tags included), addresses, protocol and ports.
+// (VLAN tags included), addresses, protocol and ports. It is held as words
+// so that building, hashing and comparing it take a few loads and no
+// byte-wise copy or compare:
+//
+//	w[0:3]  the L2 header, little-endian, zero past its length
+//	w[3]    L2 length | L3<<8 | protocol<<16 | ports<<32
+//	w[4:8]  source then destination address (IPv4: w[4], then zeros)
 type flowKey struct {
-	l2    [header.MaxL2Len]byte
-	l2len uint8
-	l3    header.L3
-	proto uint8
-	ports uint32
-	addrs [32]byte // source then destination; IPv4 uses the first 8
+	w [8]uint64
 }
 
+func (k *flowKey) l2len() int    { return int(uint8(k.w[3])) }
+func (k *flowKey) l3() header.L3 { return header.L3(k.w[3] >> 8) }
+func (k *flowKey) proto() uint8  { return uint8(k.w[3] >> 16) }
+func (k *flowKey) tcp() bool     { return k.proto() == header.ProtoTCP }
+func (k *flowKey) v4() bool      { return k.l3() == header.L3IPv4 }
+func (k *flowKey) set(l *header.Layout, b, ip, l4 []byte) {
+	n := l.L2Len // header.EthernetLen to header.MaxL2Len, b longer than 24
+	k.w[0] = le.Uint64(b[0:8])
+	k.w[1] = le.Uint64(b[8:16]) & byteMask(n-8)
+	k.w[2] = le.Uint64(b[16:24]) & byteMask(n-16)
+	k.w[3] = uint64(n) | uint64(l.L3)<<8 | uint64(l.L4Proto)<<16 | uint64(be.Uint32(l4[0:4]))<<32
+	if l.L3 == header.L3IPv4 {
+		k.w[4] = le.Uint64(ip[12:20])
+		k.w[5], k.w[6], k.w[7] = 0, 0, 0
+	} else {
+		a := ip[8:40]
+		k.w[4], k.w[5], k.w[6], k.w[7] = le.Uint64(a[0:8]), le.Uint64(a[8:16]), le.Uint64(a[16:24]), le.Uint64(a[24:32])
+	}
+}
+
+// byteMask keeps the first n bytes (0 to 8) of a little-endian word.
+func byteMask(n int) uint64 {
+	if n <= 0 {
+		return 0
+	}
+	return ^uint64(0) >> (64 - 8*uint(min(n, 8)))
+}
+
+func (k *flowKey) equal(o *flowKey) bool {
+	return (k.w[0]^o.w[0])|(k.w[1]^o.w[1])|(k.w[2]^o.w[2])|(k.w[3]^o.w[3])|
+		(k.w[4]^o.w[4])|(k.w[5]^o.w[5])|(k.w[6]^o.w[6])|(k.w[7]^o.w[7]) == 0
+}
+
+// hash mixes the protocol, ports and addresses: independent multiplies,
+// then one multiply-xorshift round for the low bits the table uses.
 func (k *flowKey) hash() uint32 {
-	h := mix64(uint64(k.proto)<<32|uint64(k.ports), binary.LittleEndian.Uint64(k.addrs[0:]))
-	h = mix64(h, binary.LittleEndian.Uint64(k.addrs[8:]))
-	h = mix64(h, binary.LittleEndian.Uint64(k.addrs[16:]))
-	h = mix64(h, binary.LittleEndian.Uint64(k.addrs[24:]))
-	return uint32(h)
+	h := k.w[3]*0x9e3779b97f4a7c15 ^ k.w[4]*0xc2b2ae3d27d4eb4f ^ k.w[5]*0x165667b19e3779f9 ^
+		k.w[6]*0xd6e8feb86659fd93 ^ k.w[7]*0xff51afd7ed558ccd
+	h ^= h >> 32
+	h *= 0x9e3779b97f4a7c15
+	return uint32(h >> 32)
 }
 
 // IPv4 ID sequences (Linux's flush_id and is_atomic).
@@ -161,10 +199,15 @@ const (
 
 // flow is a held packet.
 type flow struct {
-	key     flowKey
-	h       pkt.Handle
-	tail    pkt.Handle // h's last segment, for TailStore; Nil: unknown
-	start   int64      // when its first segment arrived
+	key   flowKey
+	h     pkt.Handle
+	tail  pkt.Handle // h's last segment, for TailStore; Nil: unknown
+	start int64      // when its first segment arrived
+	// head is h's first segment as Segs gave it when it was held, for
+	// finish, if the Store is a TailStore (whose appends leave it where
+	// it is); nil otherwise.
+	head    []byte
+	len0    int32 // h's length when held (padding included)
 	hdr     [maxGROHeaders]byte
 	l3len   uint8
 	l4len   uint8
@@ -181,7 +224,7 @@ type flow struct {
 
 func (f *flow) ip() []byte  { return f.hdr[:f.l3len] }
 func (f *flow) l4() []byte  { return f.hdr[f.l3len : int(f.l3len)+int(f.l4len)] }
-func (f *flow) tcp() bool   { return f.key.proto == header.ProtoTCP }
+func (f *flow) tcp() bool   { return f.key.tcp() }
 func (f *flow) hdrLen() int { return int(f.l3len) + int(f.l4len) }
 
 // segment is the input being looked at.
@@ -189,6 +232,7 @@ type segment struct {
 	h      pkt.Handle
 	b      []byte         // first segment
 	l      *header.Layout // the Input's, or the engine's parse of it
+	len    int            // the Store's length of h, padding included
 	key    flowKey
 	hash   uint32
 	payLen int
@@ -320,10 +364,11 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	// The Layout is used where it is, not copied: a copy right after
 	// the caller's stores that wrote it stalls on store forwarding.
 	s.b, s.l = g.segs[0], &p.Layout
+	s.len = g.store.Len(p.Pkt)
 	parsed := s.l.L3 == header.L3None
 	if parsed {
 		s.l = &g.parsed
-		if header.ParseHeadInto(s.b, g.store.Len(p.Pkt), s.l) != header.OK {
+		if header.ParseHeadInto(s.b, s.len, s.l) != header.OK {
 			return ReasonMalformed
 		}
 	}
@@ -352,30 +397,20 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 		return ReasonHeadersTooLong
 	}
 	ip := s.b[s.l.L2Len:s.l.L4Off()]
-	k := &s.key
-	k.l2len, k.l3, k.proto = uint8(s.l.L2Len), s.l.L3, s.l.L4Proto
-	copy(k.l2[:], s.b[:s.l.L2Len])
 	if s.l.L3 == header.L3IPv4 {
-		v4 := header.IPv4(ip)
-		if checksum.VerifyIPv4(v4) != checksum.Good {
+		// An IPv4 header checksum verifies if its sum is all ones.
+		if hdrSum(ip) != 0xffff {
 			return ReasonBadIPChecksum
 		}
-		copy(k.addrs[:], v4.Addrs())
 	} else {
 		if nh, ok := ipv6ExtMergeable(ip); !ok {
 			return ReasonExtHeader
 		} else if nh != s.l.L4Proto {
 			return ReasonMalformed // a Layout that disagrees with the header
 		}
-		copy(k.addrs[:], header.IPv6(ip).Addrs())
 	}
-	l4 := s.b[s.l.L4Off():]
-	if s.l.L4Proto == header.ProtoTCP {
-		k.ports = uint32(header.TCP(l4).SrcPort())<<16 | uint32(header.TCP(l4).DstPort())
-	} else {
-		k.ports = uint32(header.UDP(l4).SrcPort())<<16 | uint32(header.UDP(l4).DstPort())
-	}
-	s.hash = k.hash()
+	s.key.set(s.l, s.b, ip, s.b[s.l.L4Off():s.l.PayloadOff()])
+	s.hash = s.key.hash()
 	s.payLen = s.l.PktLen - s.l.PayloadOff()
 	return ReasonNone
 }
@@ -385,7 +420,7 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 func (g *GRO) fits(s *segment) bool {
 	l := s.l
 	if l.L2Len < header.EthernetLen || l.L2Len > header.MaxL2Len ||
-		l.PayloadOff() > len(s.b) || l.PktLen < l.PayloadOff() || l.PktLen > g.store.Len(s.h) {
+		l.PayloadOff() > len(s.b) || l.PktLen < l.PayloadOff() || l.PktLen > s.len {
 		return false
 	}
 	ip := s.b[l.L2Len:]
@@ -446,7 +481,7 @@ func ipv6ExtMergeable(ip []byte) (nh uint8, ok bool) {
 
 func (g *GRO) lookup(s *segment) int32 {
 	for i := g.slots.first(s.hash); i != none; i = g.slots.next[i] {
-		if g.slots.hash[i] == s.hash && g.flows[i].key == s.key {
+		if g.slots.hash[i] == s.hash && g.flows[i].key.equal(&s.key) {
 			return i
 		}
 	}
@@ -487,37 +522,51 @@ func unholdable(p *Input, s *segment) Reason {
 // tcp_flag_word: all of it must match but CWR, FIN and PSH.
 const tcpFlagWord = 12
 
-const flagWordMayDiffer = uint32(header.TCPFlagCWR|header.TCPFlagFIN|header.TCPFlagPSH) << 16
-
-func flagWord(t header.TCP) uint32 { return be.Uint32(t[tcpFlagWord:]) }
+// Masks of the header words mergeable compares, read little-endian.
+const (
+	// tcpAckFlagsMask: TCP bytes 8 to 15, the ACK number and the flag
+	// word but CWR, FIN and PSH (byte 13, the control bits).
+	tcpAckFlagsMask = ^(uint64(header.TCPFlagCWR|header.TCPFlagFIN|header.TCPFlagPSH) << ((tcpFlagWord + 1 - 8) * 8))
+	// ipv4Word0Mask: IPv4 bytes 0 to 7, version, IHL, ToS and DF (bit 6
+	// of byte 6); not the total length, the ID, or the other flags.
+	ipv4Word0Mask = 0xffff | uint64(header.IPv4FlagDF>>8)<<48
+	ipv4TTLOff    = 8
+	// ipv6Word0Mask: IPv6 bytes 0 to 7, version, traffic class, flow
+	// label, next header and hop limit; not the payload length.
+	ipv6Word0Mask = 0xffff0000ffffffff
+)
 
 // mergeable checks s against f's held packet: FlushNone if s may be
 // appended, else why f must leave first.
 func (g *GRO) mergeable(f *flow, s *segment) FlushReason {
-	if int(f.l3len) != s.l.L3Len || int(f.l4len) != s.l.L4Len {
+	l := s.l
+	if int(f.l3len) != l.L3Len || int(f.l4len) != l.L4Len {
 		return FlushMismatch
 	}
-	ip := s.b[s.l.L2Len:s.l.L4Off()]
-	if f.key.l3 == header.L3IPv4 {
-		if !ipv4Mergeable(f, header.IPv4(ip)) {
-			return FlushMismatch
-		}
-	} else {
-		h, n := header.IPv6(f.ip()), header.IPv6(ip)
-		if h.TrafficClass() != n.TrafficClass() || h.FlowLabel() != n.FlowLabel() ||
-			h.HopLimit() != n.HopLimit() || h.NextHeader() != n.NextHeader() ||
-			!bytes.Equal(h[header.IPv6Len:], n[header.IPv6Len:]) {
-			return FlushMismatch
-		}
+	ip := s.b[l.L2Len:l.L4Off()]
+	h := f.hdr[:f.l3len]
+	if len(ip) != len(h) || len(h) < header.IPv4MinLen {
+		return FlushMismatch // cannot be: the lengths are equal, at least 20
 	}
-	l4 := s.b[s.l.L4Off():s.l.PayloadOff()]
-	if f.tcp() {
-		h, n := header.TCP(f.l4()), header.TCP(l4)
-		if n.Flags()&header.TCPFlagCWR != 0 || (flagWord(h)^flagWord(n))&^flagWordMayDiffer != 0 ||
-			h.Ack() != n.Ack() || !bytes.Equal(h.Options(), n.Options()) {
+	if f.key.v4() {
+		if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv4Word0Mask != 0 || h[ipv4TTLOff] != ip[ipv4TTLOff] ||
+			!wordsEqual(h[header.IPv4MinLen:], ip[header.IPv4MinLen:]) || !ipv4IDFollows(f, header.IPv4(h), header.IPv4(ip)) {
 			return FlushMismatch
 		}
-		if n.Seq() != f.seqNext {
+	} else if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv6Word0Mask != 0 || !wordsEqual(h[header.IPv6Len:], ip[header.IPv6Len:]) {
+		return FlushMismatch
+	}
+	l4 := s.b[l.L4Off():l.PayloadOff()]
+	if f.tcp() {
+		ht := f.hdr[f.l3len : int(f.l3len)+int(f.l4len)]
+		if len(l4) != len(ht) || len(l4) < header.TCPMinLen {
+			return FlushMismatch // cannot be, as above
+		}
+		if header.TCP(l4).Flags()&header.TCPFlagCWR != 0 || (le.Uint64(ht[8:16])^le.Uint64(l4[8:16]))&tcpAckFlagsMask != 0 ||
+			!wordsEqual(ht[header.TCPMinLen:], l4[header.TCPMinLen:]) {
+			return FlushMismatch
+		}
+		if header.TCP(l4).Seq() != f.seqNext {
 			return FlushOrder
 		}
 	} else if f.noCsum != (header.UDP(l4).Checksum() == 0) {
@@ -532,17 +581,13 @@ func (g *GRO) mergeable(f *flow, s *segment) FlushReason {
 	return FlushNone
 }
 
-// ipv4Mergeable compares an IPv4 header with the held one's.
-func ipv4Mergeable(f *flow, n header.IPv4) bool {
-	h := header.IPv4(f.ip())
-	df := h.Flags() & header.IPv4FlagDF
-	if h.TOS() != n.TOS() || h.TTL() != n.TTL() || df != n.Flags()&header.IPv4FlagDF ||
-		!bytes.Equal(h.Options(), n.Options()) {
-		return false
-	}
+// ipv4IDFollows checks the IP ID of n against the held packet's first
+// header h: one more per segment, or, with DF set, the same (RFC 6864).
+// The other fields compared, mergeable found h's DF in n.
+func ipv4IDFollows(f *flow, h, n header.IPv4) bool {
 	switch d := n.ID() - h.ID(); f.idMode {
 	case idUnknown:
-		return d == 1 || d == 0 && df != 0
+		return d == 1 || d == 0 && h.Flags()&header.IPv4FlagDF != 0
 	case idIncrement:
 		return d == f.segs
 	default:
@@ -550,26 +595,85 @@ func ipv4Mergeable(f *flow, n header.IPv4) bool {
 	}
 }
 
+// wordsEqual compares two headers' bytes of the same length (IPv4 and
+// TCP options, IPv6 extension headers: multiples of 4) a word at a time.
+func wordsEqual(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d uint64
+	for len(a) >= 8 && len(b) >= 8 {
+		d |= le.Uint64(a) ^ le.Uint64(b)
+		a, b = a[8:], b[8:]
+	}
+	if len(a) >= 4 && len(b) >= 4 {
+		d |= uint64(le.Uint32(a) ^ le.Uint32(b))
+		a, b = a[4:], b[4:]
+	}
+	for i := range min(len(a), len(b)) {
+		d |= uint64(a[i] ^ b[i])
+	}
+	return d == 0
+}
+
+// hdrSum is checksum.Sum(b, 0) for a header (IPv4, TCP, UDP), where
+// calling Sum per segment costs more than the sum: the one's-complement
+// sum of b as big-endian 16-bit words (an odd last byte padded with zero).
+// It adds b's 32-bit little-endian words into 64 bits, without carries for
+// b under 2^30 bytes, then a 16-bit word and a byte, and folds (hdrFold)
+// as Sum does.
+func hdrSum(b []byte) uint16 {
+	var s uint64
+	for len(b) >= 8 {
+		s += uint64(le.Uint32(b)) + uint64(le.Uint32(b[4:]))
+		b = b[8:]
+	}
+	if len(b) >= 4 {
+		s += uint64(le.Uint32(b))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		s += uint64(le.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s += uint64(b[0])
+	}
+	return hdrFold(s)
+}
+
+// hdrFold folds a sum of little-endian words to Sum's result: s is 0 only
+// if every byte summed is 0, and each fold keeps it congruent modulo
+// 0xffff and above 0, ending in 1 to 0xffff (0 for 0), as Sum's; then
+// the bytes are swapped to big-endian order (RFC 1071 §2(B)).
+func hdrFold(s uint64) uint16 {
+	s = s&0xffffffff + s>>32 // < 2^33
+	s = s&0xffff + s>>16     // < 2^16 + 2^17
+	s = s&0xffff + s>>16     // < 2^16 + 3
+	s = s&0xffff + s>>16     // < 2^16
+	return bits.ReverseBytes16(uint16(s))
+}
+
 // paySum is the sum of a verified segment's payload, from its headers:
 // −(pseudo-header + L4 header).
 func paySum(addrSum uint16, proto uint8, l4hdr []byte, l4len int) uint16 {
 	ps := checksum.Add(checksum.Add(addrSum, uint16(proto)), uint16(l4len))
-	return ^checksum.Sum(l4hdr, ps)
+	return ^checksum.Add(hdrSum(l4hdr), ps)
 }
 
 // merge appends s to f's packet; false if the Store refused.
 func (g *GRO) merge(f *flow, s *segment) bool {
 	if f.segs == 1 { // the held segment's Ethernet padding goes first
-		if x := g.store.Len(f.h) - int(f.key.l2len) - f.hdrLen() - int(f.payLen); x > 0 {
+		if x := int(f.len0) - f.key.l2len() - f.hdrLen() - int(f.payLen); x > 0 {
 			g.store.Trim(f.h, x)
 		}
 	}
-	if x := g.store.Len(s.h) - s.l.PktLen; x > 0 {
+	if x := s.len - s.l.PktLen; x > 0 {
 		g.store.Trim(s.h, x)
 	}
 	// Read what is needed of s before Append consumes it.
 	l4 := s.b[s.l.L4Off():s.l.PayloadOff()]
-	ps := paySum(f.addrSum, f.key.proto, l4, s.l.PktLen-s.l.L4Off())
+	ps := paySum(f.addrSum, f.key.proto(), l4, s.l.PktLen-s.l.L4Off())
 	if f.payLen%2 == 1 {
 		ps = ps<<8 | ps>>8
 	}
@@ -578,7 +682,7 @@ func (g *GRO) merge(f *flow, s *segment) bool {
 		flags = header.TCP(l4).Flags() & (header.TCPFlagFIN | header.TCPFlagPSH)
 	}
 	idMode := f.idMode
-	if f.key.l3 == header.L3IPv4 && idMode == idUnknown {
+	if idMode == idUnknown && f.key.v4() {
 		idMode = idIncrement
 		if header.IPv4(s.b[s.l.L2Len:]).ID() == header.IPv4(f.ip()).ID() {
 			idMode = idFixed
@@ -624,17 +728,21 @@ func (g *GRO) hold(now int64, s *segment, out []Output, n int) int {
 	i := g.slots.alloc(s.hash)
 	f := &g.flows[i]
 	f.key, f.h, f.tail, f.start = s.key, s.h, pkt.Nil, now
+	f.head, f.len0 = nil, int32(s.len)
+	if g.tails != nil {
+		f.head = s.b
+	}
 	f.l3len, f.l4len = uint8(s.l.L3Len), uint8(s.l.L4Len)
 	copy(f.hdr[:], s.b[s.l.L2Len:s.l.PayloadOff()])
 	f.segs, f.segSize, f.payLen = 1, uint16(s.payLen), int32(s.payLen)
 	f.flagsOr, f.idMode, f.noCsum = 0, idUnknown, false
 	l4 := f.l4()
-	if f.key.l3 == header.L3IPv4 {
+	if f.key.v4() {
 		f.addrSum = checksum.Sum(header.IPv4(f.ip()).Addrs(), 0)
 	} else {
 		f.addrSum = checksum.Sum(header.IPv6(f.ip()).Addrs(), 0)
 	}
-	f.paySum = paySum(f.addrSum, f.key.proto, l4, s.l.PktLen-s.l.L4Off())
+	f.paySum = paySum(f.addrSum, f.key.proto(), l4, s.l.PktLen-s.l.L4Off())
 	if f.tcp() {
 		f.seqNext = header.TCP(l4).Seq() + uint32(s.payLen)
 	} else {
@@ -648,7 +756,7 @@ func (g *GRO) hold(now int64, s *segment, out []Output, n int) int {
 func (g *GRO) flush(i int32, why FlushReason, out []Output, n int) int {
 	out[n] = g.finish(&g.flows[i], why)
 	g.stats.Flushed[why]++
-	g.flows[i].h = pkt.Nil
+	g.flows[i].h, g.flows[i].head = pkt.Nil, nil
 	g.slots.release(i)
 	return n + 1
 }
@@ -663,10 +771,14 @@ func (g *GRO) finish(f *flow, why FlushReason) Output {
 	}
 	g.stats.Out++
 	o.SegSize = f.segSize
-	g.segs = g.store.Segs(f.h, g.segs[:0])
-	ip := g.segs[0][f.key.l2len:]
+	first := f.head
+	if first == nil {
+		g.segs = g.store.Segs(f.h, g.segs[:0])
+		first = g.segs[0]
+	}
+	ip := first[f.key.l2len():]
 	l3, l4len := int(f.l3len), int(f.l4len)+int(f.payLen)
-	if f.key.l3 == header.L3IPv4 {
+	if f.key.v4() {
 		v4 := header.IPv4(ip)
 		v4.SetTotalLen(uint16(l3 + l4len))
 		checksum.SetIPv4(v4)
@@ -676,7 +788,7 @@ func (g *GRO) finish(f *flow, why FlushReason) Output {
 		o.Kind = KindTCPv6
 	}
 	hdr := ip[l3 : l3+int(f.l4len)]
-	pseudo := checksum.Add(checksum.Add(f.addrSum, uint16(f.key.proto)), uint16(l4len))
+	pseudo := checksum.Add(checksum.Add(f.addrSum, uint16(f.key.proto())), uint16(l4len))
 	if f.tcp() {
 		t := header.TCP(hdr)
 		t.SetFlags(t.Flags() | f.flagsOr)

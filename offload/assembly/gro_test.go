@@ -722,3 +722,19 @@ func TestNames(t *testing.T) {
 		t.Error("out-of-range names")
 	}
 }
+
+// TestHdrSum: the engine's inlined header sum is checksum.Sum.
+func TestHdrSum(t *testing.T) {
+	b := make([]byte, 80)
+	for i := range b {
+		b[i] = byte(i*37 + 11)
+	}
+	ones := bytes.Repeat([]byte{0xff}, 80)
+	for n := range len(b) + 1 {
+		for _, x := range [][]byte{b[:n], b[80-n:], ones[:n], make([]byte, n)} {
+			if got, want := hdrSum(x), checksum.Sum(x, 0); got != want {
+				t.Errorf("%d bytes %x: hdrSum %#04x, Sum %#04x", n, x, got, want)
+			}
+		}
+	}
+}

@@ -513,6 +513,20 @@ func (s *chainStore) Append(dst, src pkt.Handle, off int) bool {
 	return true
 }
 
+// AppendTail makes chainStore a pkt.TailStore, as mbufs are. Its tails are
+// segment counts: it checks that the engine hands back the last one it got
+// for dst (or Nil), then appends as Append does, which leaves dst's first
+// segment where it is.
+func (s *chainStore) AppendTail(dst, tail, src pkt.Handle, off int) (pkt.Handle, bool) {
+	if tail != pkt.Nil && tail != pkt.Handle(s.pkts[dst-1].n) {
+		panic(fmt.Sprintf("chainStore: AppendTail given tail %d, dst has %d segments", tail, s.pkts[dst-1].n))
+	}
+	if !s.Append(dst, src, off) {
+		return pkt.Nil, false
+	}
+	return pkt.Handle(s.pkts[dst-1].n), true
+}
+
 func (s *chainStore) Trim(h pkt.Handle, n int) {
 	c := &s.pkts[h-1]
 	for n > 0 {

@@ -39,7 +39,9 @@ type TailStore interface {
 	Store
 	// AppendTail is Append given tail, dst's last segment as the previous
 	// AppendTail returned it (Nil: unknown, found by walking dst). It
-	// returns the new last segment.
+	// returns the new last segment. Like Trim, it leaves dst's first
+	// segment where it is: a view of it from Segs stays valid while dst
+	// grows (engines keep it to write the headers when they are done).
 	AppendTail(dst, tail, src Handle, off int) (Handle, bool)
 }
 
