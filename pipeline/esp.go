@@ -95,6 +95,12 @@ const espQueueMax = pmd.CryptoBurstMax
 var _ = [1]struct{}{}[min(pmd.CryptoBurstMax-pmd.BurstMax, 0)] // CryptoBurstMax >= BurstMax
 
 // espState is a stream's ESP working set, allocated with the stream.
+//
+// On TX the queue is mbufs: the packets encapsulated so far in the burst.
+// A packet whose SA a device takes has its crypto job written straight
+// into the device burst's job array (see espDev.place), from a scratch
+// Job that stays in cache; only the others (Go's) keep a Job in jobs, with
+// their frame in views. where says which is which, per queued packet.
 type espState struct {
 	engine esp.GoEngine
 	dev    *espDev // crypto devices, when the forwarder has them (Offload.Crypto)
@@ -105,6 +111,19 @@ type espState struct {
 	sa     *esp.SA             // TX: the SA of the packet being segmented
 	pkt    esp.Packet          // TX: the packet being encapsulated
 	seqs   esp.SeqBlock        // TX: sequence numbers taken for the burst
+	// TX: a queued packet's job: an index in jobs (>= 0), or a device
+	// job (see espDev.place).
+	where [espQueueMax]int16
+	tj    esp.Job // TX: the job of a packet a device encrypts, before place
+	// TX: the egress policies last resolved (pol, of the SA table sas):
+	// when the first matches every IP packet (any), its SA (nil: none
+	// usable, such packets are dropped), so that a packet costs no policy
+	// walk or SA lookup. pol and sas are the identities of immutable
+	// values (ESPPolicies.Set and the registry publish new ones).
+	pol    *ESPPolicy
+	polSAs *esp.Table
+	polAny bool
+	polSA  *esp.SA
 }
 
 func newESPState() *espState {
@@ -239,17 +258,30 @@ func (s *Stream) espFor(m *pmd.Mbuf, b *burstView) (sa *esp.SA, refused bool) {
 		}
 		return sa, false
 	}
-	if len(b.espOut) == 0 {
+	out := b.espOut
+	if len(out) == 0 {
 		return nil, false
+	}
+	e := s.off.esp
+	if &out[0] != e.pol || b.sas != e.polSAs {
+		e.resolvePolicies(out, b.sas)
 	}
 	f := m.Data()
 	if !isIP(f) {
 		return nil, false
 	}
+	if e.polAny {
+		if e.polSA == nil {
+			s.dropCounted(m, ESPDropped(esp.NoSA))
+			return nil, true
+		}
+		return e.polSA, false
+	}
 	// The destination is parsed only for a policy with a prefix ("any"
 	// matches every IP packet).
 	var dst netip.Addr
-	for _, p := range b.espOut {
+	for i := range out {
+		p := &out[i]
 		if p.Dst.IsValid() && !dst.IsValid() {
 			if dst = dstAddr(f); !dst.IsValid() {
 				return nil, false
@@ -266,6 +298,18 @@ func (s *Stream) espFor(m *pmd.Mbuf, b *burstView) (sa *esp.SA, refused bool) {
 	return nil, false
 }
 
+// resolvePolicies notes whether the first of the policies out matches
+// every IP packet and, if so, its SA in sas (see espState.pol).
+func (e *espState) resolvePolicies(out []ESPPolicy, sas *esp.Table) {
+	e.pol, e.polSAs = &out[0], sas
+	e.polAny, e.polSA = !out[0].Dst.IsValid(), nil
+	if e.polAny {
+		if sa := sas.SA(out[0].SA); sa != nil && sa.Dir() == esp.Outbound {
+			e.polSA = sa
+		}
+	}
+}
+
 // espHold encapsulates m under sa and queues it for the burst's engine
 // call; m is dropped and counted if it cannot be.
 func (s *Stream) espHold(m *pmd.Mbuf, sa *esp.SA) {
@@ -274,49 +318,78 @@ func (s *Stream) espHold(m *pmd.Mbuf, sa *esp.SA) {
 		s.dropCounted(m, ESPMultiSegment)
 		return
 	}
-	if len(e.jobs) == cap(e.jobs) {
+	if len(e.mbufs) == cap(e.mbufs) {
 		s.espFlush()
 	}
-	// Field by field into the state's Packet, and the job slot reused as
-	// it is (PrepareEncrypt fills it): a Packet or Job composed on the
+	// Field by field into the state's Packet, and the job reused as it
+	// is (PrepareEncrypt fills it): a Packet or Job composed on the
 	// stack and copied costs a store-forwarding stall, a zeroed Job a
 	// few hundred bytes of stores, per packet.
 	p := &e.pkt
 	p.Buf, p.Off, p.Len = m.Buf(), int(m.DataOff()), int(m.DataLen())
-	n := len(e.jobs)
-	e.jobs = e.jobs[:n+1]
-	if why := sa.PrepareEncryptSeq(p, l2Len(p.Buf[p.Off:p.Off+p.Len]), &e.jobs[n], &e.seqs); why != esp.OK {
-		e.jobs = e.jobs[:n]
-		s.dropCounted(m, ESPDropped(why))
-		return
+	l2 := l2Len(p.Buf[p.Off : p.Off+p.Len])
+	q := len(e.mbufs)
+	if r := s.espRoute(sa); r != nil && r.b != nil {
+		if why := sa.PrepareEncryptSeq(p, l2, &e.tj, &e.seqs); why != esp.OK {
+			s.dropCounted(m, ESPDropped(why))
+			return
+		}
+		e.where[q] = e.dev.place(r, &e.tj, m, p)
+	} else {
+		n := len(e.jobs)
+		e.jobs = e.jobs[:n+1]
+		if why := sa.PrepareEncryptSeq(p, l2, &e.jobs[n], &e.seqs); why != esp.OK {
+			e.jobs = e.jobs[:n]
+			s.dropCounted(m, ESPDropped(why))
+			return
+		}
+		e.views = append(e.views, p.Bytes())
+		e.where[q] = int16(n)
 	}
 	m.SetSpan(p.Off, p.Len)
 	// Nothing is left for the device: every other task was done first.
 	m.SetOlFlags(m.OlFlags() &^ offload.OlTxOffloadMask)
 	m.SetTxOffload(0)
 	e.mbufs = append(e.mbufs, m)
-	e.views = append(e.views, p.Bytes())
 }
 
-// espFlush encrypts the queued packets and sends them.
+// espFlush encrypts the queued packets and sends them, in order.
 func (s *Stream) espFlush() {
 	e := s.off.esp
 	// What the burst did not use goes back to the SA (see esp.SeqBlock).
 	e.seqs.Release()
-	if len(e.jobs) == 0 {
+	if len(e.mbufs) == 0 {
 		return
 	}
-	s.espProcess()
-	sent := 0
+	if len(e.jobs) > 0 {
+		e.engine.Process(e.jobs, e.views)
+		s.cnt.Add(int(ESPGoJobs), uint64(len(e.jobs)))
+	}
+	var gcm, cbc []pmd.CryptoJob
+	if d := e.dev; d != nil && d.nGCM+d.nCBC > 0 {
+		gcm, cbc = d.runPlaced()
+		s.cnt.Add(int(ESPCryptodevJobs), uint64(len(gcm)+len(cbc)))
+	}
+	kept := 0
 	for i, m := range e.mbufs {
-		if why := esp.FinishEncrypt(&e.jobs[i]); why != esp.OK {
+		var why esp.Reason
+		switch w := int(e.where[i]); {
+		case w >= 0:
+			why = esp.FinishEncrypt(&e.jobs[w])
+		case w >= -espQueueMax:
+			why = espReason(gcm[-1-w].Status())
+		default:
+			why = espReason(cbc[-1-espQueueMax-w].Status())
+		}
+		if why != esp.OK {
 			s.dropCounted(m, ESPDropped(why))
 			continue
 		}
-		s.io.Send(m)
-		sent++
+		e.mbufs[kept] = m
+		kept++
 	}
-	s.cnt.Add(int(ESPEncrypted), uint64(sent))
-	s.cnt.Add(int(SoftwareTask(offload.TaskESPEncrypt)), uint64(sent))
+	s.io.SendBurst(e.mbufs[:kept])
+	s.cnt.Add(int(ESPEncrypted), uint64(kept))
+	s.cnt.Add(int(SoftwareTask(offload.TaskESPEncrypt)), uint64(kept))
 	e.jobs, e.mbufs, e.views = e.jobs[:0], e.mbufs[:0], e.views[:0]
 }

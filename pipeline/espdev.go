@@ -174,6 +174,9 @@ type espDev struct {
 	// sas caches, by SA index, where each SA's jobs go, so that a job
 	// costs no lock or map lookup (ESPCrypto.session's).
 	sas []espRoute
+	// nGCM, nCBC: the TX jobs placed in each burst (place) for the next
+	// runPlaced.
+	nGCM, nCBC int
 }
 
 // espRoute is where an SA's jobs go: a device burst and session, or Go
@@ -247,6 +250,85 @@ func (d *espDev) close() {
 	}
 	clear(d.sas) // the routes name the bursts just closed
 	d.sas = d.sas[:0]
+	d.nGCM, d.nCBC = 0, 0
+}
+
+// espRoute is where sa's jobs go (nil: the stream has no devices, Go).
+func (s *Stream) espRoute(sa *esp.SA) *espRoute {
+	e := s.off.esp
+	if e.dev == nil {
+		if s.off.cfg.Crypto == nil {
+			return nil
+		}
+		// On the stream's lcore: its id is its queue pair.
+		e.dev = &espDev{c: s.off.cfg.Crypto, qp: int(pmd.LcoreID())}
+	}
+	return e.dev.route(sa)
+}
+
+// place writes the TX job j of packet m (the frame p, as PrepareEncrypt
+// left it) into its route's device burst, for the next runPlaced, and
+// returns where it went, as espState.where notes it: -1-k for the GCM
+// burst's job k, -1-espQueueMax-k for the CBC burst's.
+func (d *espDev) place(r *espRoute, j *esp.Job, m *pmd.Mbuf, p *esp.Packet) int16 {
+	b := r.b
+	var k, w int
+	if b == d.gcm {
+		k = d.nGCM
+		d.nGCM++
+		w = -1 - k
+	} else {
+		k = d.nCBC
+		d.nCBC++
+		w = -1 - espQueueMax - k
+	}
+	cj := &b.Jobs()[k]
+	fillCryptoJob(cj, r.sess, m, j, p.Buf[p.Off:p.Off+p.Len])
+	return int16(w)
+}
+
+// runPlaced runs the jobs place put in the bursts and returns them, GCM's
+// and CBC's.
+func (d *espDev) runPlaced() (gcm, cbc []pmd.CryptoJob) {
+	if d.nGCM > 0 {
+		run(d.gcm, d.nGCM, d.gcmCPU)
+		gcm = d.gcm.Jobs()[:d.nGCM]
+	}
+	if d.nCBC > 0 {
+		run(d.cbc, d.nCBC, d.cbcCPU)
+		cbc = d.cbc.Jobs()[:d.nCBC]
+	}
+	d.nGCM, d.nCBC = 0, 0
+	return gcm, cbc
+}
+
+// fillCryptoJob describes ESP job j, on packet m whose frame is f, as the
+// device job cj of session sess.
+func fillCryptoJob(cj *pmd.CryptoJob, sess *pmd.CryptoSession, m *pmd.Mbuf, j *esp.Job, f []byte) {
+	cj.SetSession(sess)
+	cj.Pkt = m
+	cj.DataOff, cj.DataLen = uint32(j.CipherOff), uint32(j.CipherLen)
+	cj.DigestOff = uint32(j.ICVOff)
+	// Fixed-size moves, not copy's memmove calls: the device reads the
+	// session's IV and AAD lengths of them.
+	if j.SA.Alg().AEAD() {
+		*(*[esp.NonceLen]byte)(cj.IV[:]) = j.Nonce
+		*(*[esp.MaxAADLen]byte)(cj.AAD[:]) = j.AAD
+	} else {
+		cj.AuthOff, cj.AuthLen = uint32(j.AuthOff), uint32(j.AuthLen)
+		cj.IV = [esp.MaxIVLen]byte(f[j.IVOff:])
+	}
+}
+
+// espReason is ESP's verdict for a device job's status.
+func espReason(st pmd.CryptoStatus) esp.Reason {
+	switch st {
+	case pmd.CryptoOK:
+		return esp.OK
+	case pmd.CryptoAuthFailed:
+		return esp.BadICV
+	}
+	return esp.EngineError
 }
 
 // espProcess does the jobs' crypto: those of SAs a device takes in one run
@@ -283,19 +365,7 @@ func (s *Stream) espProcess() {
 			d.cbcIdx[nCBC] = int16(i)
 			nCBC++
 		}
-		cj.SetSession(r.sess)
-		cj.Pkt = e.mbufs[i]
-		cj.DataOff, cj.DataLen = uint32(j.CipherOff), uint32(j.CipherLen)
-		cj.DigestOff = uint32(j.ICVOff)
-		// Fixed-size moves, not copy's memmove calls: the device reads the
-		// session's IV and AAD lengths of them.
-		if j.SA.Alg().AEAD() {
-			*(*[esp.NonceLen]byte)(cj.IV[:]) = j.Nonce
-			*(*[esp.MaxAADLen]byte)(cj.AAD[:]) = j.AAD
-		} else {
-			cj.AuthOff, cj.AuthLen = uint32(j.AuthOff), uint32(j.AuthLen)
-			cj.IV = [esp.MaxIVLen]byte(e.views[i][j.IVOff:])
-		}
+		fillCryptoJob(cj, r.sess, e.mbufs[i], j, e.views[i])
 	}
 	s.cnt.Add(int(ESPCryptodevJobs), uint64(nGCM+nCBC))
 	if nGCM > 0 {
@@ -310,14 +380,6 @@ func (s *Stream) espProcess() {
 
 func espStatus(jobs []esp.Job, done []pmd.CryptoJob, idx []int16) {
 	for k := range done {
-		j := &jobs[idx[k]]
-		switch done[k].Status() {
-		case pmd.CryptoOK:
-			j.Status = esp.OK
-		case pmd.CryptoAuthFailed:
-			j.Status = esp.BadICV
-		default:
-			j.Status = esp.EngineError
-		}
+		jobs[idx[k]].Status = espReason(done[k].Status())
 	}
 }
