@@ -100,6 +100,11 @@ func (sa *SA) PrepareEncryptSeq(p *Packet, l2Len int, job *Job, seqs *SeqBlock) 
 	}
 	buf := p.Buf
 	start := p.Off + l2Len // the IP header
+	if sa.fast4 && l2Len == header.EthernetLen {
+		if b := buf[start : p.Off+p.Len]; len(b) >= header.IPv4MinLen && b[0] == 0x45 {
+			return sa.encapTunnel4(p, job, seqs)
+		}
+	}
 	var ip ipPacket
 	if why := readIP(buf[start:p.Off+p.Len], &ip); why != OK {
 		return why
@@ -238,6 +243,99 @@ func (sa *SA) PrepareEncryptSeq(p *Packet, l2Len int, job *Job, seqs *SeqBlock) 
 	return OK
 }
 
+// encapTunnel4 is PrepareEncryptSeq's usual case, written out without
+// its branches and calls: a tunnel SA with an IPv4 outer header (fast4),
+// the packet behind a plain Ethernet header (p checked as
+// PrepareEncryptSeq does), an IPv4 header without options. Its results,
+// refusals included, are the general path's byte for byte
+// (TestEncapFastPathMatches).
+func (sa *SA) encapTunnel4(p *Packet, job *Job, seqs *SeqBlock) Reason {
+	const l2, outer = header.EthernetLen, header.IPv4MinLen
+	buf := p.Buf
+	start := p.Off + l2
+	in := buf[start : p.Off+p.Len]
+	tl := int(be.Uint16(in[2:]))
+	if tl < header.IPv4MinLen || tl > len(in) {
+		return Malformed // as readIP
+	}
+	tos, df := in[1], be.Uint16(in[6:])&header.IPv4FlagDF != 0
+	ivLen := sa.ivLen
+	padLen := -(tl + TrailerLen) & sa.padMask
+	cipherLen := tl + padLen + TrailerLen
+	ipLen := outer + HeaderLen + ivLen + cipherLen + ICVLen
+	if ipLen > math.MaxUint16 {
+		return TooBig
+	}
+	front := outer + HeaderLen + ivLen
+	if p.Off < front {
+		return NoHeadroom
+	}
+	payloadEnd := start + tl
+	if payloadEnd+padLen+TrailerLen+ICVLen+sa.spare > len(buf) {
+		return NoTailroom
+	}
+	var seq uint64
+	if seqs != nil && seqs.sa == sa && seqs.left > 0 {
+		seq = seqs.next
+		seqs.next++
+		seqs.left--
+	} else {
+		var ok bool
+		if seq, ok = sa.nextSeqSlow(seqs); !ok {
+			return SeqOverflow
+		}
+	}
+
+	// Ethernet in front, its EtherType IPv4 (the outer header's).
+	off := p.Off - front
+	*(*[l2]byte)(buf[off:]) = *(*[l2]byte)(buf[p.Off:])
+	be.PutUint16(buf[off+l2-2:], header.EtherTypeIPv4)
+	espOff := off + l2 + outer
+
+	// Trailer: padding 1, 2, 3, ..., pad length, next header.
+	tr := buf[payloadEnd : payloadEnd+padLen+TrailerLen]
+	for i := range padLen {
+		tr[i] = byte(i + 1)
+	}
+	tr[padLen], tr[padLen+1] = byte(padLen), protoIPv4
+
+	// ESP header and IV, as PrepareEncryptSeq.
+	esp := buf[espOff : espOff+HeaderLen+ivLen]
+	be.PutUint32(esp[0:], sa.cfg.SPI)
+	be.PutUint32(esp[4:], uint32(seq))
+	iv := esp[HeaderLen:]
+	if sa.aead != nil {
+		be.PutUint64(iv, seq^sa.secrets.ivMask)
+	} else {
+		be.PutUint64(iv, seq)
+		be.PutUint32(iv[8:], sa.cfg.SPI)
+		be.PutUint32(iv[12:], 0)
+		sa.ivGen.Encrypt(iv, iv)
+	}
+
+	// The outer header, as writeOuter.
+	h := buf[off+l2 : espOff]
+	var flags uint16
+	if sa.cfg.DF == DFSet || sa.cfg.DF == DFCopy && df {
+		flags = header.IPv4FlagDF
+	}
+	id := uint16(seq)
+	*(*[outer]byte)(h) = [outer]byte(sa.outerTmpl[:outer])
+	h[1] = tos
+	be.PutUint16(h[2:], uint16(ipLen))
+	be.PutUint16(h[4:], id)
+	be.PutUint16(h[6:], flags)
+	sum := sa.outerSum + uint32(tos) + uint32(uint16(ipLen)) + uint32(id) + uint32(flags)
+	sum = sum&0xffff + sum>>16
+	sum += sum >> 16
+	be.PutUint16(h[10:], ^uint16(sum))
+
+	p.Off = off
+	p.Len = l2 + ipLen
+	sa.fillJob(job, Encrypt, espOff-off, cipherLen, seq, iv)
+	return OK
+}
+
 // seqLimit is the last sequence number the SA may send: 2^32-1, or with
 // extended sequence numbers 2^64-1 (RFC 4303 §3.3.3: never a wrap).
 func (sa *SA) seqLimit() uint64 {
@@ -251,6 +349,17 @@ func (sa *SA) seqLimit() uint64 {
 // numbers of sa (refilled when empty), otherwise from the SA's counter
 // directly. false: the SA has sent its last.
 func (sa *SA) nextSeq(b *SeqBlock) (uint64, bool) {
+	if b != nil && b.sa == sa && b.left > 0 {
+		// Small enough to inline: the usual case, a number from the block.
+		s := b.next
+		b.next++
+		b.left--
+		return s, true
+	}
+	return sa.nextSeqSlow(b)
+}
+
+func (sa *SA) nextSeqSlow(b *SeqBlock) (uint64, bool) {
 	if b != nil {
 		if b.left == 0 {
 			b.fill(sa)
@@ -393,7 +502,7 @@ func (sa *SA) writeOuter(h []byte, ip *ipPacket, seq uint64, ipLen int) {
 // fillJob describes the crypto of an ESP packet whose header is at espOff
 // (from the frame's start), with the IV iv and cipherLen encrypted bytes.
 func (sa *SA) fillJob(j *Job, op Op, espOff, cipherLen int, seq uint64, iv []byte) {
-	ivLen := sa.cfg.Alg.IVLen()
+	ivLen := sa.ivLen
 	// Field by field, Pkt kept: a composite literal would zero and copy
 	// the whole Job first.
 	j.SA, j.Op = sa, op

@@ -29,6 +29,12 @@ type SA struct {
 	outerSum  uint32
 	window    int // replay window, packets
 
+	// Made of cfg once: what every packet's framing needs.
+	ivLen   int  // cfg.Alg.IVLen()
+	padMask int  // cfg.Alg.Align() - 1
+	spare   int  // esnSpare()
+	fast4   bool // encrypts through encapTunnel4: outbound, tunnel, IPv4 outside
+
 	// Crypto state, immutable. The secrets are behind a pointer so that
 	// no reflection over an SA reaches them.
 	aead    cipher.AEAD  // GCM with the SA's key
@@ -100,6 +106,8 @@ func newSA(cfg Config, index uint16) (*SA, error) {
 		clear(ivKey)
 	}
 	sa.replay.init(sa.window)
+	sa.ivLen, sa.padMask, sa.spare = cfg.Alg.IVLen(), cfg.Alg.Align()-1, sa.esnSpare()
+	sa.fast4 = cfg.Dir == Outbound && cfg.Mode == Tunnel && sa.outer == header.IPv4MinLen
 	return sa, nil
 }
 
