@@ -216,8 +216,12 @@ type flow struct {
 	payLen  int32  // payload held
 	seqNext uint32 // TCP: the sequence number that comes next
 	addrSum uint16 // sum of the pseudo-header's addresses
-	paySum  uint16 // sum of the payload held
-	flagsOr uint8  // FIN and PSH of the segments merged
+	// payAcc is the sum of the payload held, in the little-endian domain
+	// and not folded (see payContrib); l4Fixed is the part of payContrib's
+	// sum that is the same for every segment of the flow.
+	payAcc  uint64
+	l4Fixed uint64
+	flagsOr uint8 // FIN and PSH of the segments merged
 	idMode  uint8
 	noCsum  bool // UDP over IPv4 without checksum
 }
@@ -398,8 +402,9 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	}
 	ip := s.b[s.l.L2Len:s.l.L4Off()]
 	if s.l.L3 == header.L3IPv4 {
-		// An IPv4 header checksum verifies if its sum is all ones.
-		if hdrSum(ip) != 0xffff {
+		// An IPv4 header checksum verifies if its sum is all ones: if
+		// hdrWords is a nonzero multiple of 0xffff.
+		if w := hdrWords(ip); w == 0 || w%0xffff != 0 {
 			return ReasonBadIPChecksum
 		}
 	} else {
@@ -622,7 +627,11 @@ func wordsEqual(a, b []byte) bool {
 // It adds b's 32-bit little-endian words into 64 bits, without carries for
 // b under 2^30 bytes, then a 16-bit word and a byte, and folds (hdrFold)
 // as Sum does.
-func hdrSum(b []byte) uint16 {
+func hdrSum(b []byte) uint16 { return hdrFold(hdrWords(b)) }
+
+// hdrWords is hdrSum before folding: b's 16-bit words as little-endian,
+// summed into 64 bits; 0 only if every byte is 0.
+func hdrWords(b []byte) uint64 {
 	var s uint64
 	for len(b) >= 8 {
 		s += uint64(le.Uint32(b)) + uint64(le.Uint32(b[4:]))
@@ -639,7 +648,7 @@ func hdrSum(b []byte) uint16 {
 	if len(b) == 1 {
 		s += uint64(b[0])
 	}
-	return hdrFold(s)
+	return s
 }
 
 // hdrFold folds a sum of little-endian words to Sum's result: s is 0 only
@@ -654,11 +663,50 @@ func hdrFold(s uint64) uint16 {
 	return bits.ReverseBytes16(uint16(s))
 }
 
-// paySum is the sum of a verified segment's payload, from its headers:
-// −(pseudo-header + L4 header).
-func paySum(addrSum uint16, proto uint8, l4hdr []byte, l4len int) uint16 {
-	ps := checksum.Add(checksum.Add(addrSum, uint16(proto)), uint16(l4len))
-	return ^checksum.Add(hdrSum(l4hdr), ps)
+// A merged packet's L4 checksum is completed from the sums of its
+// segments' payloads, which the engine gets without reading them: a
+// segment whose checksum verified has payload sum −(pseudo-header + L4
+// header). Per segment, that sum is kept unfolded, in the little-endian
+// domain of hdrWords (a big-endian 16-bit value v counts as v with its
+// bytes swapped, RFC 1071 §2(B)), and modulo 0xffff only: −x is payNeg − x
+// for x below payNeg, a multiple of 0xffff, and swapping the bytes of a
+// sum (a payload at an odd offset) is multiplying it by 2^8. finish folds
+// the total, whose residue modulo 0xffff is all that counts: it is added
+// to the headers' sum, which is not 0 (it holds the protocol), so the
+// one's-complement result does not depend on which representative of the
+// residue is added.
+//
+// Bounds: a segment's sum (at most 15 TCP header words of 32 bits, two
+// 16-bit values) is below 2^36, so below payNeg; a contribution, swapped,
+// below 2^44; 2^16 of them (MaxSegs) below 2^60.
+const payNeg = 0xffff << 20
+
+// l4Fixed is the part of a segment's pseudo-header and L4 header sum that
+// mergeable makes equal in every segment of a flow: addresses, protocol,
+// ports, and for TCP the ACK and the options (not the sequence number,
+// the flag word, checksum or urgent pointer); l4 is the L4 header.
+func l4Fixed(addrSum uint16, proto uint8, l4 []byte) uint64 {
+	s := uint64(bits.ReverseBytes16(addrSum)) + uint64(proto)<<8 + uint64(le.Uint32(l4[0:4]))
+	if proto == header.ProtoTCP {
+		s += uint64(le.Uint32(l4[8:12])) + hdrWords(l4[header.TCPMinLen:])
+	}
+	return s
+}
+
+// payContrib is a verified segment's payload sum, −(pseudo-header + L4
+// header), as payAcc adds it: fixed is its flow's l4Fixed, l4 its L4
+// header, l4len its L4 length, odd whether its payload lands at an odd
+// offset of the merged payload.
+func payContrib(fixed uint64, tcp bool, l4 []byte, l4len int, odd bool) uint64 {
+	v := fixed + uint64(bits.ReverseBytes16(uint16(l4len))) + uint64(le.Uint32(l4[4:8]))
+	if tcp {
+		v += uint64(le.Uint32(l4[12:16])) + uint64(le.Uint32(l4[16:20]))
+	}
+	c := payNeg - v
+	if odd {
+		c <<= 8
+	}
+	return c
 }
 
 // merge appends s to f's packet; false if the Store refused.
@@ -673,10 +721,7 @@ func (g *GRO) merge(f *flow, s *segment) bool {
 	}
 	// Read what is needed of s before Append consumes it.
 	l4 := s.b[s.l.L4Off():s.l.PayloadOff()]
-	ps := paySum(f.addrSum, f.key.proto(), l4, s.l.PktLen-s.l.L4Off())
-	if f.payLen%2 == 1 {
-		ps = ps<<8 | ps>>8
-	}
+	ps := payContrib(f.l4Fixed, f.tcp(), l4, s.l.PktLen-s.l.L4Off(), f.payLen%2 == 1)
 	var flags uint8
 	if f.tcp() {
 		flags = header.TCP(l4).Flags() & (header.TCPFlagFIN | header.TCPFlagPSH)
@@ -698,7 +743,7 @@ func (g *GRO) merge(f *flow, s *segment) bool {
 		return false
 	}
 	f.idMode = idMode
-	f.paySum = checksum.Add(f.paySum, ps)
+	f.payAcc += ps
 	f.payLen += int32(s.payLen)
 	f.segs++
 	f.seqNext += uint32(s.payLen) // unused for UDP
@@ -742,7 +787,8 @@ func (g *GRO) hold(now int64, s *segment, out []Output, n int) int {
 	} else {
 		f.addrSum = checksum.Sum(header.IPv6(f.ip()).Addrs(), 0)
 	}
-	f.paySum = paySum(f.addrSum, f.key.proto(), l4, s.l.PktLen-s.l.L4Off())
+	f.l4Fixed = l4Fixed(f.addrSum, f.key.proto(), l4)
+	f.payAcc = payContrib(f.l4Fixed, f.tcp(), l4, s.l.PktLen-s.l.L4Off(), false)
 	if f.tcp() {
 		f.seqNext = header.TCP(l4).Seq() + uint32(s.payLen)
 	} else {
@@ -793,7 +839,7 @@ func (g *GRO) finish(f *flow, why FlushReason) Output {
 		t := header.TCP(hdr)
 		t.SetFlags(t.Flags() | f.flagsOr)
 		t.SetChecksum(0)
-		t.SetChecksum(^checksum.Add(checksum.Sum(hdr, pseudo), f.paySum))
+		t.SetChecksum(^checksum.Add(checksum.Sum(hdr, pseudo), hdrFold(f.payAcc)))
 		return o
 	}
 	o.Kind = KindUDPL4
@@ -801,7 +847,7 @@ func (g *GRO) finish(f *flow, why FlushReason) Output {
 	u.SetLength(uint16(l4len))
 	if !f.noCsum {
 		u.SetChecksum(0)
-		c := ^checksum.Add(checksum.Sum(hdr, pseudo), f.paySum)
+		c := ^checksum.Add(checksum.Sum(hdr, pseudo), hdrFold(f.payAcc))
 		if c == 0 {
 			c = 0xffff // RFC 768: a computed 0 is sent as all ones
 		}
