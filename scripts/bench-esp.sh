@@ -26,19 +26,40 @@
 # or 0-15 (CBC) bytes of padding: 1504 bytes for a 1500-byte packet with
 # either suite, 80 and 528 with CBC at 64 and 512 (crypto-perf: 64, 512).
 #
+# A second source, with TXONLY=1 (the default), leaves net_pcap out:
+# offloadpmd's txonly engine (--forward-mode=txonly, --txpkts=SIZE+14, as
+# testpmd's) generates the UDP/IPv4 packets itself on one net_null port,
+# whose TX frees them, under the same tunnel SA and `sa policy 0 any sa 1`
+# (the TX stage's egress policy covers txonly streams as any other). Per
+# packet that pays the mbuf allocation, the generator's write of the
+# template (the whole frame: txonly's payload is zeros, not what an
+# earlier packet left), the ESP path and net_null's free; no copy from a
+# pcap, no RX. One flow (198.18.0.1:9 -> 198.18.0.2:9), which ESP does not
+# look at.
+#
 # Programs (the CSV's program column):
 #   c-reference     crypto_perf.sh (dpdk-test-crypto-perf)
 #   offloadpmd      the whole path, crypto on the ipsec_mb cryptodev
+#   offloadpmd-txonly
+#                   the same ESP path and device, packets from txonly on
+#                   net_null instead of net_pcap (TXONLY=1)
 #   offloadpmd-go   the same with --esp-engine=go (Go's crypto/aes, cipher)
 #   offloadpmd-baseline
 #                   with BASELINE=PATH: offloadpmd's ESP with the cryptodev
 #                   engine from another binary (e.g. built from an earlier
 #                   commit), run right after offloadpmd's, for a before and
 #                   after in the same conditions
+#   offloadpmd-baseline-txonly
+#                   BASELINE's binary with the txonly source (BASELINE and
+#                   TXONLY=1), right after offloadpmd-txonly's run
 #   offloadpmd-io   the same pcap and port without ESP: what the I/O path
 #                   alone carries, the ceiling of the rows above; one run per
 #                   size and round, shown in the text table under each
 #                   suite's cases, in the CSVs and chart as cases io-SIZE
+#   offloadpmd-io-txonly
+#                   txonly on net_null without ESP (FLOOR and TXONLY=1):
+#                   generation and free alone, the ceiling of the txonly
+#                   rows; cases io-txonly-SIZE
 # Runs alternate (reference first in odd rounds, offloadpmd first in even
 # ones) so drift in this noisy, shared VM hits both alike.
 #
@@ -61,13 +82,15 @@
 #
 # Environment: RUNS (default 5), DUR (seconds, default 5), ALGS (default
 # "gcm cbc"), SIZES (default "64 512 1500"), ENGINES (default "cryptodev
-# go"), FLOOR (default 1; 0: no offloadpmd-io runs), TOTAL_OPS (crypto-perf
+# go"), FLOOR (default 1; 0: no offloadpmd-io runs), TXONLY (default 1;
+# 0: no txonly-source runs), TOTAL_OPS (crypto-perf
 # ops per size, default 4000000), OFFLOADPMD (default: built from this tree
 # into a temporary directory), BASELINE (no default), ANCHORS (default
 # ../shared/anchors),
 # BENCH_RESULTS (default results/), PLOT (default 1).
 # Every run's Gbps goes to $BENCH_RESULTS/bench-esp.csv (wall clock as
-# cases SUITE-SIZE, on-CPU as cpu:SUITE-SIZE, no ESP as io-SIZE), the
+# cases SUITE-SIZE, on-CPU as cpu:SUITE-SIZE, no ESP as io-SIZE and
+# io-txonly-SIZE; the txonly source's rows are programs of their own), the
 # medians and ratios to bench-esp-summary.csv, cmd/benchplot's chart to
 # bench-esp.png (see scripts/bench-lib.sh); raw logs and per-run figures
 # (Mpps, CPU share) to scripts/bench-logs/esp/.
@@ -79,6 +102,7 @@ ALGS=${ALGS:-"gcm cbc"}
 SIZES=${SIZES:-"64 512 1500"}
 ENGINES=${ENGINES:-"cryptodev go"}
 FLOOR=${FLOOR:-1}
+TXONLY=${TXONLY:-1}
 TOTAL_OPS=${TOTAL_OPS:-4000000}
 ANCHORS=${ANCHORS:-../shared/anchors}
 LOGS=scripts/bench-logs/esp
@@ -115,6 +139,12 @@ fi
 if [ -n "${BASELINE:-}" ]; then
 	[ -x "$BASELINE" ] || die "BASELINE $BASELINE is not an executable"
 	ENGINES="$ENGINES base"
+fi
+# The txonly source's runs: ours with the cryptodev engine, BASELINE's.
+TXENGINES=""
+if [ "$TXONLY" != 0 ]; then
+	TXENGINES=txonly
+	[ -n "${BASELINE:-}" ] && TXENGINES="$TXENGINES base-txonly"
 fi
 PERF=$(command -v perf || true)
 
@@ -153,19 +183,26 @@ worker_schedstat() {
 }
 
 # ours ALG SIZE ENGINE RUN: one offloadpmd run (ENGINE cryptodev, go, base
-# for BASELINE's cryptodev, or io for no ESP); prints "tx_pps share" (0 0
-# if it failed).
+# for BASELINE's cryptodev, or io for no ESP, all from the pcap; txonly,
+# base-txonly, io-txonly the same from txonly on net_null); prints
+# "tx_pps share" (0 0 if it failed).
 ours() {
-	local alg=$1 size=$2 eng=$3 i=$4 prefix=${PFX}_$3_$1_$2_$4 log cmds win extra="" bin=$OFFLOADPMD
+	local alg=$1 size=$2 eng=$3 i=$4 prefix=${PFX}_$3_$1_$2_$4 log cmds win bin=$OFFLOADPMD
+	local -a src extra=()
 	log=$LOGS/$alg.$size.$eng.run$i.log
 	cmds=$TMP/cmds.$eng.$alg
 	win=$TMP/win.$prefix
 	: >"$cmds"
-	if [ "$eng" != io ]; then
+	case $eng in io | io-txonly) ;; *)
 		printf '%s\n' "port config 0 tx_offload esp_encrypt on" "$(sa_line "$alg")" "sa policy 0 any sa 1" >"$cmds"
-	fi
-	[ "$eng" = go ] && extra=--esp-engine=go
-	[ "$eng" = base ] && bin=$BASELINE
+		;;
+	esac
+	[ "$eng" = go ] && extra=(--esp-engine=go)
+	case $eng in base | base-txonly) bin=$BASELINE ;; esac
+	case $eng in
+	*txonly) src=(--vdev=net_null0 -- --forward-mode=txonly --txpkts=$((size + 14))) ;;
+	*) src=(--vdev="net_pcap0,rx_pcap=$(pcap "$size"),infinite_rx=1" -- --forward-mode=io) ;;
+	esac
 	{
 		sleep 2
 		echo start
@@ -179,17 +216,16 @@ ours() {
 		echo stop
 		sleep 1
 		echo quit
-	} | timeout -k 5 $((DUR + 60)) "$bin" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" \
-		--vdev="net_pcap0,rx_pcap=$(pcap "$size"),infinite_rx=1" -- \
-		-i --port-topology=loop --forward-mode=io --no-lsc-interrupt --total-num-mbufs=16384 --busy-poll \
-		--cmdline-file="$cmds" $extra >"$log" 2>&1 || true
+	} | timeout -k 5 $((DUR + 60)) "$bin" -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" "${src[@]}" \
+		-i --port-topology=loop --no-lsc-interrupt --total-num-mbufs=16384 --busy-poll \
+		--cmdline-file="$cmds" "${extra[@]}" >"$log" 2>&1 || true
 	rm -rf "/var/run/dpdk/$prefix"
 	# Every packet must have been encrypted, by the engine asked for, and
 	# none dropped.
-	if [ "$eng" != io ]; then
+	if [ "$eng" != io ] && [ "$eng" != io-txonly ]; then
 		local want=esp-cryptodev-jobs other=esp-go-jobs bad
 		[ "$eng" = go ] && want=esp-go-jobs other=esp-cryptodev-jobs
-		[ "$eng" = base ] && ! grep -q '^esp-cryptodev-jobs ' "$log" && want=esp-encrypted # an older binary may not count jobs
+		case $eng in base | base-txonly) ! grep -q '^esp-cryptodev-jobs ' "$log" && want=esp-encrypted ;; esac # an older binary may not count jobs
 		bad=$(awk -v want="$want" -v other="$other" '$1 ~ /^esp-/ {
 				if ($1 == want) w = $2; else if ($1 == other) o = $2; else if ($1 != "esp-encrypted") d = d " " $1 }
 			END {if (w + 0 == 0) print "no " want; else if (o + 0 > 0) print other; else if (d != "") print "drops:" d}' "$log")
@@ -259,26 +295,35 @@ med() { if [ -s "$1" ]; then median <"$1"; else echo 0; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b}'; }
 oncpu() { awk -v g="$1" -v s="$2" 'BEGIN {printf "%.4f", (s > 0 ? g / s : 0)}'; }
 
-progname() { case $1 in cryptodev) echo offloadpmd ;; go) echo offloadpmd-go ;; base) echo offloadpmd-baseline ;; io) echo offloadpmd-io ;; esac; }
+progname() {
+	case $1 in
+	cryptodev) echo offloadpmd ;; go) echo offloadpmd-go ;; base) echo offloadpmd-baseline ;; io) echo offloadpmd-io ;;
+	txonly) echo offloadpmd-txonly ;; base-txonly) echo offloadpmd-baseline-txonly ;; io-txonly) echo offloadpmd-io-txonly ;;
+	esac
+}
+
+srcname() { case $1 in *txonly) echo "txonly on net_null" ;; *) echo io ;; esac; }
 
 # record_ours ALG SIZE ENGINE RUN "pps share": the run's figures.
 record_ours() {
 	local alg=$1 size=$2 eng=$3 i=$4 pps share g f a
 	read -r pps share <<<"$5"
 	g=$(awk -v p="$pps" -v s="$size" 'BEGIN {printf "%.3f", p * s * 8 / 1e9}')
-	for a in $([ "$eng" = io ] && echo "$ALGS" || echo "$alg"); do
+	for a in $(case $eng in io | io-txonly) echo "$ALGS" ;; *) echo "$alg" ;; esac); do
 		f=$LOGS/$a.$size.$eng
 		fig "$f.gbps" "$g"
 		fig "$f.mpps" "$(awk -v p="$pps" 'BEGIN {printf "%.3f", p / 1e6}')"
 		fig "$f.cpu" "$(oncpu "$g" "$share")"
 		fig "$f.share" "$share"
 	done
-	if [ "$eng" = io ]; then
-		csv_row esp "io-$size" offloadpmd-io "$i" "$g" "Gbps (no ESP)" "offloadpmd io without ESP"
-	else
-		csv_row esp "$alg-$size" "$(progname "$eng")" "$i" "$g" Gbps "offloadpmd io + ESP $eng"
-		csv_row esp "cpu:$alg-$size" "$(progname "$eng")" "$i" "$(oncpu "$g" "$share")" "Gbps on-CPU" "offloadpmd io + ESP $eng"
-	fi
+	case $eng in
+	io) csv_row esp "io-$size" offloadpmd-io "$i" "$g" "Gbps (no ESP)" "offloadpmd io without ESP" ;;
+	io-txonly) csv_row esp "io-txonly-$size" offloadpmd-io-txonly "$i" "$g" "Gbps (no ESP)" "offloadpmd txonly on net_null without ESP" ;;
+	*)
+		csv_row esp "$alg-$size" "$(progname "$eng")" "$i" "$g" Gbps "offloadpmd $(srcname "$eng") + ESP $eng"
+		csv_row esp "cpu:$alg-$size" "$(progname "$eng")" "$i" "$(oncpu "$g" "$share")" "Gbps on-CPU" "offloadpmd $(srcname "$eng") + ESP $eng"
+		;;
+	esac
 }
 
 # record_ref ALG RUN: reads reference's output.
@@ -300,7 +345,7 @@ record_ref() {
 	done
 }
 
-results_init bench-esp "RUNS=$RUNS DUR=${DUR}s TOTAL_OPS=$TOTAL_OPS ALGS=$ALGS SIZES=$SIZES ENGINES=$ENGINES; one worker lcore; Gbps = plaintext bytes/s x 8 (IP packet; crypto-perf buffer)"
+results_init bench-esp "RUNS=$RUNS DUR=${DUR}s TOTAL_OPS=$TOTAL_OPS ALGS=$ALGS SIZES=$SIZES ENGINES=$ENGINES TXONLY=$TXONLY; one worker lcore; Gbps = plaintext bytes/s x 8 (IP packet; crypto-perf buffer)"
 for a in $ALGS; do
 	for s in $SIZES; do
 		rm -f "$LOGS/$a.$s".*.gbps "$LOGS/$a.$s".*.mpps "$LOGS/$a.$s".*.cpu "$LOGS/$a.$s".*.share
@@ -309,15 +354,18 @@ done
 for s in $SIZES; do pcap "$s" >/dev/null; done
 nalg=$(echo "$ALGS" | wc -w)
 nsz=$(echo "$SIZES" | wc -w)
-neng=$(echo "$ENGINES" | wc -w)
-N=$((RUNS * (nalg * (1 + nsz * neng) + (FLOOR != 0 ? nsz : 0))))
+neng=$(echo "$ENGINES $TXENGINES" | wc -w)
+nfloor=$(echo "$([ "$FLOOR" != 0 ] && echo io $([ "$TXONLY" != 0 ] && echo io-txonly))" | wc -w)
+N=$((RUNS * (nalg * (1 + nsz * neng) + nfloor * nsz)))
 k=0
 for i in $(seq 1 "$RUNS"); do
 	if [ "$FLOOR" != 0 ]; then
-		for s in $SIZES; do
-			k=$((k + 1))
-			progress "$k" "$N" "offloadpmd io (no ESP) $s B run $i/$RUNS"
-			record_ours "${ALGS%% *}" "$s" io "$i" "$(ours "${ALGS%% *}" "$s" io "$i")"
+		for f in io $([ "$TXONLY" != 0 ] && echo io-txonly); do
+			for s in $SIZES; do
+				k=$((k + 1))
+				progress "$k" "$N" "offloadpmd $f (no ESP) $s B run $i/$RUNS"
+				record_ours "${ALGS%% *}" "$s" "$f" "$i" "$(ours "${ALGS%% *}" "$s" "$f" "$i")"
+			done
 		done
 	fi
 	for a in $ALGS; do
@@ -331,7 +379,7 @@ for i in $(seq 1 "$RUNS"); do
 				continue
 			fi
 			for s in $SIZES; do
-				for e in $ENGINES; do
+				for e in $ENGINES $TXENGINES; do
 					k=$((k + 1))
 					progress "$k" "$N" "offloadpmd ESP $a $s B ($e) run $i/$RUNS"
 					record_ours "$a" "$s" "$e" "$i" "$(ours "$a" "$s" "$e" "$i")"
@@ -345,13 +393,13 @@ done
 {
 	echo
 	echo "Median Gbps of plaintext (and Mpps or Mops), wall clock; ratio to crypto-perf. On-CPU: each run divided by its worker thread's CPU share."
-	printf "%-9s %-19s %9s %8s %7s %9s %7s %10s\n" case program Gbps Mpps ratio on-CPU ratio "CPU share"
+	printf "%-9s %-26s %9s %8s %7s %9s %7s %10s\n" case program Gbps Mpps ratio on-CPU ratio "CPU share"
 } | tee -a "$LOGS/summary.txt"
 for a in $ALGS; do
 	for s in $SIZES; do
 		rg=$(med "$LOGS/$a.$s.ref.gbps")
 		rc=$(med "$LOGS/$a.$s.ref.cpu")
-		for p in ref $ENGINES $([ "$FLOOR" != 0 ] && echo io); do
+		for p in ref $ENGINES $([ "$FLOOR" != 0 ] && echo io) $TXENGINES $([ "$FLOOR" != 0 ] && [ "$TXONLY" != 0 ] && echo io-txonly); do
 			f=$LOGS/$a.$s.$p
 			g=$(med "$f.gbps")
 			m=$(med "$f.mpps")
@@ -362,19 +410,19 @@ for a in $ALGS; do
 				r="" rcpu=""
 				summary_row esp "$a-$s" c-reference "$RUNS" "$g" Gbps "" "dpdk-test-crypto-perf $(pmd_of "$a")"
 				summary_row esp "cpu:$a-$s" c-reference "$RUNS" "$c" "Gbps on-CPU" "" "dpdk-test-crypto-perf $(pmd_of "$a")"
-			elif [ "$p" = io ]; then
+			elif [ "$p" = io ] || [ "$p" = io-txonly ]; then
 				name=$(progname "$p")
 				r=$(ratio "$g" "$rg")
 				rcpu=$(ratio "$c" "$rc")
-				[ "$a" = "${ALGS%% *}" ] && summary_row esp "io-$s" "$name" "$RUNS" "$g" "Gbps (no ESP)" "" "offloadpmd io without ESP"
+				[ "$a" = "${ALGS%% *}" ] && summary_row esp "$( [ "$p" = io ] && echo io || echo io-txonly)-$s" "$name" "$RUNS" "$g" "Gbps (no ESP)" "" "offloadpmd $(srcname "$p") without ESP"
 			else
 				name=$(progname "$p")
 				r=$(ratio "$g" "$rg")
 				rcpu=$(ratio "$c" "$rc")
-				summary_row esp "$a-$s" "$name" "$RUNS" "$g" Gbps "$r" "offloadpmd io + ESP $p"
-				summary_row esp "cpu:$a-$s" "$name" "$RUNS" "$c" "Gbps on-CPU" "$rcpu" "offloadpmd io + ESP $p"
+				summary_row esp "$a-$s" "$name" "$RUNS" "$g" Gbps "$r" "offloadpmd $(srcname "$p") + ESP $p"
+				summary_row esp "cpu:$a-$s" "$name" "$RUNS" "$c" "Gbps on-CPU" "$rcpu" "offloadpmd $(srcname "$p") + ESP $p"
 			fi
-			printf "%-9s %-19s %9.2f %8.3f %7s %9.2f %7s %10.3f\n" "$a-$s" "$name" "$g" "$m" "$r" "$c" "$rcpu" "$sh" | tee -a "$LOGS/summary.txt"
+			printf "%-9s %-26s %9.2f %8.3f %7s %9.2f %7s %10.3f\n" "$a-$s" "$name" "$g" "$m" "$r" "$c" "$rcpu" "$sh" | tee -a "$LOGS/summary.txt"
 			echo "  runs: Gbps [$(tr '\n' ' ' <"$f.gbps" 2>/dev/null | sed 's/ $//')] share [$(tr '\n' ' ' <"$f.share" 2>/dev/null | sed 's/ $//')]" >>"$LOGS/summary.txt"
 		done
 	done
