@@ -361,13 +361,16 @@ func (g *GRO) pass(p *Input, r Reason, out []Output, n int) (Verdict, int) {
 // ReasonNone means the packet cannot belong to a GRO flow at all.
 func (g *GRO) classify(p *Input, s *segment) Reason {
 	s.h = p.Pkt
-	g.segs = g.store.Segs(p.Pkt, g.segs[:0])
-	if len(g.segs) == 0 {
+	segs := g.store.Segs(p.Pkt, g.segs[:0])
+	if cap(segs) != cap(g.segs) {
+		g.segs = segs[:0] // keep what append grew (a long chain)
+	}
+	if len(segs) == 0 {
 		return ReasonMalformed
 	}
 	// The Layout is used where it is, not copied: a copy right after
 	// the caller's stores that wrote it stalls on store forwarding.
-	s.b, s.l = g.segs[0], &p.Layout
+	s.b, s.l = segs[0], &p.Layout
 	s.len = g.store.Len(p.Pkt)
 	parsed := s.l.L3 == header.L3None
 	if parsed {
@@ -414,7 +417,7 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 			return ReasonMalformed // a Layout that disagrees with the header
 		}
 	}
-	s.key.set(s.l, s.b, ip, s.b[s.l.L4Off():s.l.PayloadOff()])
+	s.key.set(s.l, s.b, ip, s.b[s.l.L4Off():])
 	s.hash = s.key.hash()
 	s.payLen = s.l.PktLen - s.l.PayloadOff()
 	return ReasonNone
@@ -428,10 +431,11 @@ func (g *GRO) fits(s *segment) bool {
 		l.PayloadOff() > len(s.b) || l.PktLen < l.PayloadOff() || l.PktLen > s.len {
 		return false
 	}
-	ip := s.b[l.L2Len:]
+	ip := s.b[l.L2Len:l.L4Off()]
 	if l.L3 == header.L3IPv4 {
+		// With the checks above, these make v4.IsValid(l.PktLen-l.L2Len).
 		v4 := header.IPv4(ip)
-		if l.L3Len < header.IPv4MinLen || !v4.IsValid(l.PktLen-l.L2Len) || v4.HeaderLen() != l.L3Len ||
+		if len(v4) < header.IPv4MinLen || v4[0]>>4 != 4 || v4.HeaderLen() != len(v4) ||
 			int(v4.TotalLen()) != l.PktLen-l.L2Len || v4.Protocol() != l.L4Proto {
 			return false
 		}
@@ -485,8 +489,11 @@ func ipv6ExtMergeable(ip []byte) (nh uint8, ok bool) {
 }
 
 func (g *GRO) lookup(s *segment) int32 {
+	k := &s.key.w
 	for i := g.slots.first(s.hash); i != none; i = g.slots.next[i] {
-		if g.slots.hash[i] == s.hash && g.flows[i].key.equal(&s.key) {
+		// flowKey.equal, written out: it is not inlined.
+		if o := &g.flows[i].key.w; g.slots.hash[i] == s.hash &&
+			(k[0]^o[0])|(k[1]^o[1])|(k[2]^o[2])|(k[3]^o[3])|(k[4]^o[4])|(k[5]^o[5])|(k[6]^o[6])|(k[7]^o[7]) == 0 {
 			return i
 		}
 	}
@@ -555,7 +562,8 @@ func (g *GRO) mergeable(f *flow, s *segment) FlushReason {
 	}
 	if f.key.v4() {
 		if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv4Word0Mask != 0 || h[ipv4TTLOff] != ip[ipv4TTLOff] ||
-			!wordsEqual(h[header.IPv4MinLen:], ip[header.IPv4MinLen:]) || !ipv4IDFollows(f, header.IPv4(h), header.IPv4(ip)) {
+			len(h) > header.IPv4MinLen && !wordsEqual(h[header.IPv4MinLen:], ip[header.IPv4MinLen:]) ||
+			!ipv4IDFollows(f, header.IPv4(h), header.IPv4(ip)) {
 			return FlushMismatch
 		}
 	} else if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv6Word0Mask != 0 || !wordsEqual(h[header.IPv6Len:], ip[header.IPv6Len:]) {
@@ -567,8 +575,15 @@ func (g *GRO) mergeable(f *flow, s *segment) FlushReason {
 		if len(l4) != len(ht) || len(l4) < header.TCPMinLen {
 			return FlushMismatch // cannot be, as above
 		}
+		ho, no := ht[header.TCPMinLen:], l4[header.TCPMinLen:]
+		var optsEqual bool
+		if len(ho) == 12 && len(no) == 12 { // timestamps as Linux sends them: written out
+			optsEqual = (le.Uint64(ho)^le.Uint64(no))|uint64(le.Uint32(ho[8:])^le.Uint32(no[8:])) == 0
+		} else {
+			optsEqual = wordsEqual(ho, no)
+		}
 		if header.TCP(l4).Flags()&header.TCPFlagCWR != 0 || (le.Uint64(ht[8:16])^le.Uint64(l4[8:16]))&tcpAckFlagsMask != 0 ||
-			!wordsEqual(ht[header.TCPMinLen:], l4[header.TCPMinLen:]) {
+			!optsEqual {
 			return FlushMismatch
 		}
 		if header.TCP(l4).Seq() != f.seqNext {
