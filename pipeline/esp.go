@@ -334,7 +334,7 @@ func (s *Stream) espHold(m *pmd.Mbuf, sa *esp.SA) {
 			s.dropCounted(m, ESPDropped(why))
 			return
 		}
-		e.where[q] = e.dev.place(r, &e.tj, m, p)
+		e.where[q] = e.dev.place(r, &e.tj, m, p.Bytes())
 	} else {
 		n := len(e.jobs)
 		e.jobs = e.jobs[:n+1]

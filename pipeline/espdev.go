@@ -165,8 +165,6 @@ type espDev struct {
 	c        *ESPCrypto
 	qp       int
 	gcm, cbc *pmd.CryptoBurst
-	gcmIdx   [espQueueMax]int16 // a device job's ESP job
-	cbcIdx   [espQueueMax]int16
 	failed   bool // a burst could not be made: Go from then on
 	// gcmCPU, cbcCPU: the burst runs through the device's synchronous
 	// CPU crypto API (no ops; see pmd.CryptoBurst.RunCPU).
@@ -185,6 +183,7 @@ type espRoute struct {
 	sa   *esp.SA
 	b    *pmd.CryptoBurst
 	sess *pmd.CryptoSession
+	aead bool // sa.Alg().AEAD()
 }
 
 // route returns sa's route, looked up on the SA's first job (and again
@@ -201,7 +200,7 @@ func (d *espDev) newRoute(sa *esp.SA) *espRoute {
 	if i >= len(d.sas) {
 		d.sas = append(d.sas, make([]espRoute, i+1-len(d.sas))...)
 	}
-	r := espRoute{sa: sa}
+	r := espRoute{sa: sa, aead: sa.Alg().AEAD()}
 	if dev := d.c.device(sa); dev != nil {
 		if b := d.burst(dev); b != nil {
 			if s := d.c.session(dev, sa); s != nil {
@@ -266,11 +265,11 @@ func (s *Stream) espRoute(sa *esp.SA) *espRoute {
 	return e.dev.route(sa)
 }
 
-// place writes the TX job j of packet m (the frame p, as PrepareEncrypt
-// left it) into its route's device burst, for the next runPlaced, and
-// returns where it went, as espState.where notes it: -1-k for the GCM
-// burst's job k, -1-espQueueMax-k for the CBC burst's.
-func (d *espDev) place(r *espRoute, j *esp.Job, m *pmd.Mbuf, p *esp.Packet) int16 {
+// place writes the job j of packet m (the frame f, as Prepare left it)
+// into its route's device burst, for the next runPlaced, and returns
+// where it went, as espState.where notes it: -1-k for the GCM burst's job
+// k, -1-espQueueMax-k for the CBC burst's.
+func (d *espDev) place(r *espRoute, j *esp.Job, m *pmd.Mbuf, f []byte) int16 {
 	b := r.b
 	var k, w int
 	if b == d.gcm {
@@ -283,7 +282,19 @@ func (d *espDev) place(r *espRoute, j *esp.Job, m *pmd.Mbuf, p *esp.Packet) int1
 		w = -1 - espQueueMax - k
 	}
 	cj := &b.Jobs()[k]
-	fillCryptoJob(cj, r.sess, m, j, p.Buf[p.Off:p.Off+p.Len])
+	cj.SetSession(r.sess)
+	cj.Pkt = m
+	cj.DataOff, cj.DataLen = uint32(j.CipherOff), uint32(j.CipherLen)
+	cj.DigestOff = uint32(j.ICVOff)
+	// Fixed-size moves, not copy's memmove calls: the device reads the
+	// session's IV and AAD lengths of them.
+	if r.aead {
+		*(*[esp.NonceLen]byte)(cj.IV[:]) = j.Nonce
+		*(*[esp.MaxAADLen]byte)(cj.AAD[:]) = j.AAD
+	} else {
+		cj.AuthOff, cj.AuthLen = uint32(j.AuthOff), uint32(j.AuthLen)
+		cj.IV = [esp.MaxIVLen]byte(f[j.IVOff:])
+	}
 	return int16(w)
 }
 
@@ -302,24 +313,6 @@ func (d *espDev) runPlaced() (gcm, cbc []pmd.CryptoJob) {
 	return gcm, cbc
 }
 
-// fillCryptoJob describes ESP job j, on packet m whose frame is f, as the
-// device job cj of session sess.
-func fillCryptoJob(cj *pmd.CryptoJob, sess *pmd.CryptoSession, m *pmd.Mbuf, j *esp.Job, f []byte) {
-	cj.SetSession(sess)
-	cj.Pkt = m
-	cj.DataOff, cj.DataLen = uint32(j.CipherOff), uint32(j.CipherLen)
-	cj.DigestOff = uint32(j.ICVOff)
-	// Fixed-size moves, not copy's memmove calls: the device reads the
-	// session's IV and AAD lengths of them.
-	if j.SA.Alg().AEAD() {
-		*(*[esp.NonceLen]byte)(cj.IV[:]) = j.Nonce
-		*(*[esp.MaxAADLen]byte)(cj.AAD[:]) = j.AAD
-	} else {
-		cj.AuthOff, cj.AuthLen = uint32(j.AuthOff), uint32(j.AuthLen)
-		cj.IV = [esp.MaxIVLen]byte(f[j.IVOff:])
-	}
-}
-
 // espReason is ESP's verdict for a device job's status.
 func espReason(st pmd.CryptoStatus) esp.Reason {
 	switch st {
@@ -331,55 +324,40 @@ func espReason(st pmd.CryptoStatus) esp.Reason {
 	return esp.EngineError
 }
 
-// espProcess does the jobs' crypto: those of SAs a device takes in one run
-// per device, the others in Go.
+// espProcess does the crypto of the RX queue's jobs (decryption): those
+// of SAs a device takes in one run per device, the others in Go.
 func (s *Stream) espProcess() {
 	e := s.off.esp
-	if e.dev == nil && s.off.cfg.Crypto != nil {
-		// On the stream's lcore: its id is its queue pair.
-		e.dev = &espDev{c: s.off.cfg.Crypto, qp: int(pmd.LcoreID())}
-	}
-	d := e.dev
-	if d == nil {
+	if s.off.cfg.Crypto == nil {
 		e.engine.Process(e.jobs, e.views)
 		s.cnt.Add(int(ESPGoJobs), uint64(len(e.jobs)))
 		return
 	}
-	var nGCM, nCBC int
+	nDev := 0
 	for i := range e.jobs {
 		j := &e.jobs[i]
-		r := d.route(j.SA)
-		b := r.b
-		if b == nil {
+		r := s.espRoute(j.SA)
+		if r.b == nil {
 			e.engine.Process(e.jobs[i:i+1], e.views[i:i+1])
 			s.cnt.Inc(int(ESPGoJobs))
+			e.where[i] = 0
 			continue
 		}
-		var cj *pmd.CryptoJob
-		if b == d.gcm {
-			cj = &b.Jobs()[nGCM]
-			d.gcmIdx[nGCM] = int16(i)
-			nGCM++
-		} else {
-			cj = &b.Jobs()[nCBC]
-			d.cbcIdx[nCBC] = int16(i)
-			nCBC++
+		e.where[i] = e.dev.place(r, j, e.mbufs[i], e.views[i])
+		nDev++
+	}
+	if nDev == 0 {
+		return
+	}
+	gcm, cbc := e.dev.runPlaced()
+	s.cnt.Add(int(ESPCryptodevJobs), uint64(nDev))
+	for i := range e.jobs {
+		switch w := int(e.where[i]); {
+		case w >= 0:
+		case w >= -espQueueMax:
+			e.jobs[i].Status = espReason(gcm[-1-w].Status())
+		default:
+			e.jobs[i].Status = espReason(cbc[-1-espQueueMax-w].Status())
 		}
-		fillCryptoJob(cj, r.sess, e.mbufs[i], j, e.views[i])
-	}
-	s.cnt.Add(int(ESPCryptodevJobs), uint64(nGCM+nCBC))
-	if nGCM > 0 {
-		run(d.gcm, nGCM, d.gcmCPU)
-		espStatus(e.jobs, d.gcm.Jobs()[:nGCM], d.gcmIdx[:nGCM])
-	}
-	if nCBC > 0 {
-		run(d.cbc, nCBC, d.cbcCPU)
-		espStatus(e.jobs, d.cbc.Jobs()[:nCBC], d.cbcIdx[:nCBC])
-	}
-}
-
-func espStatus(jobs []esp.Job, done []pmd.CryptoJob, idx []int16) {
-	for k := range done {
-		jobs[idx[k]].Status = espReason(done[k].Status())
 	}
 }
