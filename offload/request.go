@@ -257,7 +257,7 @@ func (b *Batch) add(p performers, task Task, c TxCaps) {
 // enabled capabilities are what may be asked, its device offloads what
 // hardware does.
 func DecodeFor(r *Request, frame []byte, pktLen int, mtu int, t *Table, b *Batch) {
-	Decode(r, frame, pktLen, mtu, t.EnabledTx(), t.DeviceTx(), b)
+	Decode(r, frame, pktLen, mtu, t.EnabledTx(), t.HardwareTxTasks(), b)
 }
 
 // Decode checks a packet's TX request against its headers and fills b with

@@ -118,6 +118,31 @@ func (t *Table) DeviceRx() RxCaps { return t.enRx & t.hwRx &^ t.forceSwRx & RxDP
 // DeviceTx are the TX offloads to enable in the device's configuration.
 func (t *Table) DeviceTx() TxCaps { return t.enTx & t.hwTx &^ t.forceSwTx & TxDPDKMask }
 
+// HardwareTxTasks are the enabled TX capabilities the device performs,
+// the bits DPDK has no flag for included (a TAP kernel's or a vhost-user
+// guest's TSO over IPv6): what the TX stage leaves to the device.
+func (t *Table) HardwareTxTasks() TxCaps { return t.enTx & t.hwTx &^ t.forceSwTx }
+
+// WithHardwareTx returns a copy of t whose device performs the TX
+// capabilities hw instead of what it did before, for a device whose
+// abilities change while it runs: a vhost-user port's guest negotiates
+// them each time it connects. What is enabled stays enabled where
+// someone can still perform it; the enabled capabilities nobody can
+// perform any longer are disabled and returned.
+func (t *Table) WithHardwareTx(hw TxCaps) (*Table, TxCaps) {
+	n := *t
+	n.Version++
+	n.hwTx = hw
+	var lost TxCaps
+	for c := TxCaps(1); c != 0; c <<= 1 {
+		if n.enTx&c != 0 && n.TxBy(c) == PerformNone {
+			lost |= c
+		}
+	}
+	n.enTx &^= lost
+	return &n, lost
+}
+
 // Change describes an edit of a table.
 type Change struct {
 	EnableRx, DisableRx    RxCaps
@@ -274,6 +299,23 @@ func (r *Registry) Publish(t *Table) error {
 	defer r.mu.Unlock()
 	r.tables[t.Port].Store(t)
 	return nil
+}
+
+// RebaseTx replaces the TX capabilities port's device performs (see
+// Table.WithHardwareTx) and publishes the result.
+func (r *Registry) RebaseTx(port uint16, hw TxCaps) (t *Table, lost TxCaps, err error) {
+	if int(port) >= MaxPorts {
+		return nil, 0, fmt.Errorf("port %d: no table", port)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.tables[port].Load()
+	if cur == nil {
+		return nil, 0, fmt.Errorf("port %d: no table", port)
+	}
+	t, lost = cur.WithHardwareTx(hw)
+	r.tables[port].Store(t)
+	return t, lost, nil
 }
 
 // Update applies c to port's table and publishes the result: lcores see

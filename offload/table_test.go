@@ -171,3 +171,41 @@ func TestRegistryLockFree(t *testing.T) {
 		t.Error("update of a port without a table")
 	}
 }
+
+// TestWithHardwareTx: a device's TX abilities replaced at run time (a
+// vhost-user guest attaching): what is enabled stays enabled, performed
+// by the device where it now can and by software otherwise; an enabled
+// capability nobody can perform any longer is disabled and reported.
+func TestWithHardwareTx(t *testing.T) {
+	base, err := NewTable(3, "net_vhost", 0, TxMultiSegs|TxVLANInsert).Apply(Change{EnableTx: TxTCPCksum | TxTCPTSO | TxVLANInsert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.TxBy(TxTCPTSO) != PerformSoftware {
+		t.Fatalf("before: tcp_tso by %v", base.TxBy(TxTCPTSO))
+	}
+	up, lost := base.WithHardwareTx(TxMultiSegs | TxVLANInsert | TxTCPCksum | TxTCPTSO)
+	if lost != 0 || up.TxBy(TxTCPTSO) != PerformHardware || up.TxBy(TxTCPCksum) != PerformHardware || up.Version != base.Version+1 {
+		t.Errorf("guest with TSO: lost [%v], tcp_tso by %v, tcp_cksum by %v, version %d", lost, up.TxBy(TxTCPTSO), up.TxBy(TxTCPCksum), up.Version)
+	}
+	if got := up.HardwareTxTasks(); got != TxTCPCksum|TxTCPTSO|TxVLANInsert {
+		t.Errorf("hardware tasks [%v]", got)
+	}
+	down, lost := up.WithHardwareTx(TxMultiSegs)
+	if lost != TxVLANInsert || down.EnabledTx() != TxTCPCksum|TxTCPTSO || down.TxBy(TxTCPTSO) != PerformSoftware {
+		t.Errorf("guest gone: lost [%v], enabled [%v], tcp_tso by %v", lost, down.EnabledTx(), down.TxBy(TxTCPTSO))
+	}
+	if base.TxBy(TxTCPTSO) != PerformSoftware {
+		t.Error("WithHardwareTx changed the table it was called on")
+	}
+	var r Registry
+	if err := r.Publish(base); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := r.RebaseTx(3, TxTCPTSO); err != nil || r.Load(3) != got || got.TxBy(TxTCPTSO) != PerformHardware {
+		t.Errorf("RebaseTx: %v, published %v", err, r.Load(3) == got)
+	}
+	if _, _, err := r.RebaseTx(4, 0); err == nil {
+		t.Error("RebaseTx of a port without a table: no error")
+	}
+}

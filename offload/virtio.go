@@ -2,6 +2,7 @@ package offload
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/offloadpmd/offloadpmd/offload/header"
 )
@@ -221,3 +222,72 @@ func VirtioFromRx(r *RxResult) VirtioFields {
 	}
 	return f
 }
+
+// Virtio-net feature bits (virtio 1.2 §5.1.3) that say what a guest takes
+// in on its receive queues: what a vhost-user port may leave to it.
+const (
+	VirtioFGuestCsum = 1  // partial checksums (NEEDS_CSUM)
+	VirtioFGuestTSO4 = 7  // TCP/IPv4 GSO super-frames
+	VirtioFGuestTSO6 = 8  // TCP/IPv6 GSO super-frames
+	VirtioFGuestECN  = 9  // GSO with ECN
+	VirtioFGuestUFO  = 10 // UDP fragmentation offload super-frames
+	VirtioFGuestUSO4 = 54 // UDP/IPv4 segmentation super-frames
+	VirtioFGuestUSO6 = 55 // UDP/IPv6 segmentation super-frames
+)
+
+var virtioFeatureNames = map[int]string{
+	0: "csum", VirtioFGuestCsum: "guest_csum", 2: "ctrl_guest_offloads", 3: "mtu", 5: "mac",
+	VirtioFGuestTSO4: "guest_tso4", VirtioFGuestTSO6: "guest_tso6", VirtioFGuestECN: "guest_ecn",
+	VirtioFGuestUFO: "guest_ufo", 11: "host_tso4", 12: "host_tso6", 13: "host_ecn", 14: "host_ufo",
+	15: "mrg_rxbuf", 16: "status", 17: "ctrl_vq", 18: "ctrl_rx", 19: "ctrl_vlan", 21: "guest_announce",
+	22: "mq", 23: "ctrl_mac_addr", 28: "indirect_desc", 29: "event_idx", 30: "protocol_features",
+	32: "version_1", 33: "access_platform", 34: "ring_packed", 35: "in_order",
+	VirtioFGuestUSO4: "guest_uso4", VirtioFGuestUSO6: "guest_uso6", 56: "host_uso",
+}
+
+// VirtioFeatureNames names the virtio-net feature bits set in f, lowest
+// first; a bit without a name here shows as "bit N".
+func VirtioFeatureNames(f uint64) []string {
+	var out []string
+	for b := range 64 {
+		if f&(1<<b) == 0 {
+			continue
+		}
+		if n, ok := virtioFeatureNames[b]; ok {
+			out = append(out, n)
+		} else {
+			out = append(out, fmt.Sprintf("bit %d", b))
+		}
+	}
+	return out
+}
+
+// VhostGuestTx is what a net_vhost port of DPDK 22.11 can leave to the
+// guest that negotiated features f, as the port's "hardware" TX
+// capabilities. Its vhost library turns an mbuf's TX flags into the
+// virtio_net_hdr it writes to the guest (an L4 checksum into NEEDS_CSUM,
+// TX_TCP_SEG into GSO_TCPV4/6) without looking at what the guest
+// negotiated, so what the guest did not take must be done before: partial
+// checksums need guest_csum, and a TCP super-frame its GSO type and
+// guest_csum (its checksum is partial too). UDP is never left to the
+// guest: the library writes GSO_UDP (fragmentation) for TX_UDP_SEG, and
+// 22.11 knows no guest_uso4/6, so software cuts USO datagrams and UFO
+// fragments whatever the guest took.
+func VhostGuestTx(f uint64) TxCaps {
+	has := func(b int) bool { return f&(1<<b) != 0 }
+	if !has(VirtioFGuestCsum) {
+		return 0
+	}
+	c := TxTCPCksum | TxUDPCksum
+	if has(VirtioFGuestTSO4) {
+		c |= TxTCPTSO
+	}
+	if has(VirtioFGuestTSO6) {
+		c |= TxTCPTSO6
+	}
+	return c
+}
+
+// VhostTaskCaps are the TX capabilities VhostGuestTx decides; a vhost-user
+// port's other advertised capabilities (multi_segs, vlan_insert) stay.
+const VhostTaskCaps = TxTCPCksum | TxUDPCksum | TxSCTPCksum | TxTCPTSO | TxTCPTSO6 | TxUDPTSO | TxUDPTSO6 | TxUFO

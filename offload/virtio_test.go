@@ -1,6 +1,7 @@
 package offload
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/offloadpmd/offloadpmd/offload/header"
@@ -112,4 +113,38 @@ func FuzzVirtioToRequest(f *testing.F) {
 			t.Fatal("accepted a checksum field outside the frame")
 		}
 	})
+}
+
+// TestVhostGuestTx: what a vhost-user port leaves to a guest follows the
+// guest's features: nothing without guest_csum (a GSO frame's checksum is
+// partial too), TSO per IP version, never UDP segmentation or UFO.
+func TestVhostGuestTx(t *testing.T) {
+	bit := func(bs ...int) uint64 {
+		var f uint64
+		for _, b := range bs {
+			f |= 1 << b
+		}
+		return f
+	}
+	for _, c := range []struct {
+		features uint64
+		want     TxCaps
+	}{
+		{0, 0},
+		{bit(VirtioFGuestTSO4, VirtioFGuestTSO6, VirtioFGuestUFO), 0},
+		{bit(VirtioFGuestCsum), TxTCPCksum | TxUDPCksum},
+		{bit(VirtioFGuestCsum, VirtioFGuestTSO4), TxTCPCksum | TxUDPCksum | TxTCPTSO},
+		{bit(VirtioFGuestCsum, VirtioFGuestTSO6), TxTCPCksum | TxUDPCksum | TxTCPTSO6},
+		{bit(VirtioFGuestCsum, VirtioFGuestTSO4, VirtioFGuestTSO6, VirtioFGuestUFO, VirtioFGuestUSO4, VirtioFGuestUSO6), TxTCPCksum | TxUDPCksum | TxTCPTSO | TxTCPTSO6},
+	} {
+		if got := VhostGuestTx(c.features); got != c.want {
+			t.Errorf("features %v: left to the guest [%v], want [%v]", VirtioFeatureNames(c.features), got, c.want)
+		}
+		if got := VhostGuestTx(c.features); got&^VhostTaskCaps != 0 {
+			t.Errorf("features %v: [%v] outside VhostTaskCaps", VirtioFeatureNames(c.features), got&^VhostTaskCaps)
+		}
+	}
+	if got := VirtioFeatureNames(bit(VirtioFGuestCsum, VirtioFGuestTSO4, 63)); strings.Join(got, " ") != "guest_csum guest_tso4 bit 63" {
+		t.Errorf("names: %v", got)
+	}
 }

@@ -67,6 +67,9 @@ const (
 	// VhostCsumRequests: a guest's partial checksums (RX_L4_CKSUM_NONE
 	// from a vhost-user port) turned into checksum requests.
 	VhostCsumRequests
+	// GuestSuperFrames: assembled packets (GRO on another port) handed to
+	// a vhost-user guest that takes TCP super-frames as one GSO frame.
+	GuestSuperFrames
 	// ObserverRecordsLost: packet records (set verbose, trace) the
 	// control plane had not drained in time, lost rather than waited for.
 	ObserverRecordsLost
@@ -138,6 +141,7 @@ var fixedNames = [numFixed]string{
 	VnetRequests:        "vnet-requests",
 	VhostGSORequests:    "vhost-gso-requests",
 	VhostCsumRequests:   "vhost-csum-requests",
+	GuestSuperFrames:    "guest-super-frames",
 	ObserverRecordsLost: "observer-records-lost",
 	ESPEncrypted:        "esp-encrypted",
 	ESPDecrypted:        "esp-decrypted",

@@ -34,6 +34,10 @@ type Offload struct {
 	// as RX_LRO packets: they become segmentation requests (see
 	// Stream.lroAsRequest).
 	LROAsRequest [offload.MaxPorts]bool
+	// GuestTx marks vhost-user ports: an assembled packet leaving through
+	// one goes to a guest that takes TCP super-frames as one (see
+	// Stream.assembledToGuest).
+	GuestTx [offload.MaxPorts]bool
 	// GROTrustRx makes GRO merge segments whose L4 checksum nobody
 	// verified (librte_gro's behaviour) instead of verifying them first.
 	// A segment RX found bad is still never merged.
@@ -169,6 +173,7 @@ type burstView struct {
 	allowedBrought offload.TxCaps
 	hw             offload.TxCaps
 	quirks         offload.Quirks // the TX device's
+	guest          bool           // the TX port is a vhost-user port (Offload.GuestTx)
 	mtu            int
 	sas            *esp.Table  // the SA database, when ESP is on either side
 	espIn          bool        // decrypt ESP packets (the RX port enables it)
@@ -197,7 +202,8 @@ func (s *Stream) loadBurst(b *burstView) {
 		b.allowedBrought = b.rx.EnabledTx()
 	}
 	if b.tx != nil {
-		b.allowedOwn, b.hw, b.quirks = b.tx.EnabledTx(), b.tx.DeviceTx(), b.tx.Quirks
+		b.allowedOwn, b.hw, b.quirks = b.tx.EnabledTx(), b.tx.HardwareTxTasks(), b.tx.Quirks
+		b.guest = s.off.cfg.GuestTx[s.TxPort]
 		if b.tx.MTU > 0 {
 			b.mtu = int(b.tx.MTU)
 		}
@@ -578,6 +584,9 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 			continue
 		}
 		if !o.hasRequest(m) {
+			if b.guest && sa == nil && m.OlFlags()&offload.OlRxLRO != 0 && s.assembledToGuest(m, b) {
+				s.cnt.Inc(int(GuestSuperFrames))
+			}
 			switch {
 			case sa != nil:
 				// A policy's: the egress port enables encryption (or

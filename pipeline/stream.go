@@ -307,8 +307,11 @@ func (s *Stream) forward(e *Engine, pkts []*pmd.Mbuf, b *burstView, brought, inP
 	if b.dosObserve {
 		s.dosObserve(pkts[:n], b.now)
 	}
-	if s.role != RoleRx && (brought || e.OwnRequests || len(b.espOut) > 0 || b.clsTx) {
-		if !s.off.finished || len(b.espOut) > 0 || b.clsTx {
+	// toGuest: assembled packets may leave to a vhost-user guest as GSO
+	// frames (Stream.assembledToGuest).
+	toGuest := b.guest && b.gro
+	if s.role != RoleRx && (brought || e.OwnRequests || len(b.espOut) > 0 || b.clsTx || toGuest) {
+		if !s.off.finished || len(b.espOut) > 0 || b.clsTx || toGuest {
 			s.txTasks(pkts[:n], b, e.OwnRequests)
 			if s.tracing {
 				s.traceUnnoted(Event{Stage: StageTx, Outcome: OutNone}, true)

@@ -209,3 +209,32 @@ func (s *Stream) lroAsRequest(pkts []*pmd.Mbuf) {
 		}
 	}
 }
+
+// assembledToGuest turns m, a TCP packet GRO assembled on another port
+// (RX_LRO with its segment size), into a segmentation left to the guest
+// of a vhost-user port that takes TCP super-frames of its IP version: the
+// guest gets it as one GSO frame instead of a frame over its MTU. It
+// reports whether it did. The vhost library writes the header from the
+// flags, and the checksum field's pseudo-header sum itself (DPDK's
+// rte_net_intel_cksum_prepare convention: for a GSO frame, without the
+// length).
+func (s *Stream) assembledToGuest(m *pmd.Mbuf, b *burstView) bool {
+	segsz := m.TSOSegsz()
+	if segsz == 0 {
+		return false
+	}
+	l := &s.off.layout
+	if header.ParseHeadInto(m.Data(), int(m.PktLen()), l) != header.OK || l.L4Proto != header.ProtoTCP || l.Fragment || l.PayloadOff()+int(segsz) > l.PktLen {
+		return false
+	}
+	ip, tso := offload.OlTxIPv4, offload.TxTCPTSO
+	if l.L3 == header.L3IPv6 {
+		ip, tso = offload.OlTxIPv6, offload.TxTCPTSO6
+	}
+	if b.hw&tso == 0 {
+		return false
+	}
+	m.SetOlFlags(m.OlFlags()&^(offload.OlRxLRO|offload.OlTxOffloadMask) | offload.OlTxTCPSeg | offload.OlTxTCPCksum | ip)
+	m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: segsz})
+	return true
+}

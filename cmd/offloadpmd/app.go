@@ -58,6 +58,7 @@ type app struct {
 	signals chan os.Signal
 
 	cryptoDevs []*pmd.CryptoDev         // ESP's crypto devices (openCrypto)
+	guests     *pipeline.GuestWatch     // vhost-user ports' guests (nil without such ports)
 	requests   chan func()              // readers' functions for the command goroutine (query)
 	portIDs    atomic.Pointer[[]uint16] // the ports commands accept (knownPorts)
 	retired    []uint64                 // counters of streams since reset or closed (counterTotals)
@@ -274,6 +275,12 @@ func (a *app) setup() error {
 			return err
 		}
 	}
+	for _, p := range a.ports {
+		if p.Info().Driver == "net_vhost" {
+			a.guests = pipeline.WatchGuests(a.tables, a.ports, 50*time.Millisecond)
+			break
+		}
+	}
 	for _, t := range a.taps {
 		if err := a.publishTapTable(t); err != nil {
 			return err
@@ -402,8 +409,11 @@ func (a *app) setupOffload() error {
 			}
 		}
 		if p.Info().Driver == "net_vhost" && int(p.ID()) < len(a.off.LROAsRequest) {
-			// A guest's GSO frames arrive as RX_LRO: segment them on the way out.
+			// A guest's GSO frames arrive as RX_LRO: segment them on the
+			// way out. Toward the guest, assembled packets may go as GSO
+			// frames (pipeline.GuestWatch decides what the guest takes).
 			a.off.LROAsRequest[p.ID()] = true
+			a.off.GuestTx[p.ID()] = true
 		}
 	}
 	a.off.Crypto = a.openCrypto()
@@ -532,7 +542,13 @@ func (a *app) configurePort(p *pmd.EthPort) error {
 		want.EnableTx |= offload.TxIPv4Cksum | offload.TxTCPCksum | offload.TxUDPCksum
 		want.SoftwareTx |= (offload.TxIPv4Cksum | offload.TxTCPCksum | offload.TxUDPCksum) &^ want.HardwareTx
 	}
-	tab, err := offload.NewTable(p.ID(), info.Driver, offload.RxCaps(info.RxOffloadCapa), offload.TxCaps(info.TxOffloadCapa)).Apply(want)
+	hwTx := offload.TxCaps(info.TxOffloadCapa)
+	if info.Driver == "net_vhost" {
+		// What its library may leave to a guest depends on what the guest
+		// negotiates: nothing until one attaches (a.guests).
+		hwTx = pipeline.GuestHardwareTx(p, 0, false)
+	}
+	tab, err := offload.NewTable(p.ID(), info.Driver, offload.RxCaps(info.RxOffloadCapa), hwTx).Apply(want)
 	if err != nil {
 		return err
 	}
@@ -976,6 +992,10 @@ func (a *app) shutdown() {
 		a.retireCounters()
 		_ = a.fwd.Close()
 		a.fwd = nil
+	}
+	if a.guests != nil {
+		a.guests.Stop()
+		a.guests = nil
 	}
 	for _, p := range a.ports {
 		a.printf("\nStopping port %d...\n", p.ID())
