@@ -67,6 +67,9 @@ const (
 	// VhostCsumRequests: a guest's partial checksums (RX_L4_CKSUM_NONE
 	// from a vhost-user port) turned into checksum requests.
 	VhostCsumRequests
+	// VhostLegacyRequests: a guest's requests the vhost library handed
+	// over as TX flags (legacy-ol-flags=1), completed from the headers.
+	VhostLegacyRequests
 	// GuestSuperFrames: assembled packets (GRO on another port) handed to
 	// a vhost-user guest that takes TCP super-frames as one GSO frame.
 	GuestSuperFrames
@@ -142,6 +145,7 @@ var fixedNames = [numFixed]string{
 	VhostGSORequests:    "vhost-gso-requests",
 	VhostCsumRequests:   "vhost-csum-requests",
 	GuestSuperFrames:    "guest-super-frames",
+	VhostLegacyRequests: "vhost-legacy-requests",
 	ObserverRecordsLost: "observer-records-lost",
 	ESPEncrypted:        "esp-encrypted",
 	ESPDecrypted:        "esp-decrypted",

@@ -84,16 +84,26 @@ func TestVhostUserPair(t *testing.T) {
 // into TSO requests and performs in software on their way to a ring port.
 // "pmd-sums": the vhost port leaves RX checksums off, so its PMD completes
 // the partial checksums; "rx-cksum": it enables them, so the partial
-// checksums arrive as RX_L4_CKSUM_NONE and offloadpmd completes them. Every
+// checksums arrive as RX_L4_CKSUM_NONE and offloadpmd completes them;
+// "legacy-ol-flags": the vhost library's legacy mode hands the guest's
+// requests over as TX flags without the IP type, which offloadpmd adds
+// from the headers (Stream.lroAsRequest). Every
 // output must decode with valid checksums, be at most the MSS and the
 // MTU, and the payloads must reassemble.
 func TestVhostGuestTSO(t *testing.T) {
-	for i, rxCsum := range []bool{false, true} {
-		name := map[bool]string{false: "pmd-sums", true: "rx-cksum"}[rxCsum]
-		t.Run(name, func(t *testing.T) {
+	for i, c := range []struct {
+		name           string
+		rxCsum, legacy bool
+	}{{"pmd-sums", false, false}, {"rx-cksum", true, false}, {"legacy-ol-flags", false, true}} {
+		rxCsum := c.rxCsum
+		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, 8192)
 			sock := filepath.Join(t.TempDir(), "vhost.sock")
-			vh, err := pmd.ProbeVdev(fmt.Sprintf("net_vhost_gt%d,iface=%s,queues=1,tso=1", i, sock))
+			legacy := ""
+			if c.legacy {
+				legacy = ",legacy-ol-flags=1"
+			}
+			vh, err := pmd.ProbeVdev(fmt.Sprintf("net_vhost_gt%d,iface=%s,queues=1,tso=1%s", i, sock, legacy))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,7 +161,11 @@ func TestVhostGuestTSO(t *testing.T) {
 			st := total(f)
 			t.Logf("%s", st.nonZero())
 			tr.verify(t, sink.close(), e2eExpect{mtu: 1500, segmented: true})
-			if st.Counters[VhostGSORequests] == 0 || st.Counters[SegOutputs] == 0 {
+			mapped := st.Counters[VhostGSORequests]
+			if c.legacy {
+				mapped = st.Counters[VhostLegacyRequests]
+			}
+			if mapped == 0 || st.Counters[SegOutputs] == 0 {
 				t.Errorf("the guest's GSO frames were not segmented here: %s", st.nonZero())
 			}
 			if rxCsum && st.Counters[VhostCsumRequests] == 0 {

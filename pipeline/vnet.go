@@ -171,9 +171,13 @@ func (s *Stream) lroAsRequest(pkts []*pmd.Mbuf) {
 	o := s.off
 	for _, m := range pkts {
 		f := m.OlFlags()
+		if o.hasRequest(m) {
+			s.legacyRequest(m, f)
+			continue
+		}
 		lro := f&offload.OlRxLRO != 0 && m.TSOSegsz() > 0
 		partial := f&offload.OlRxL4CksumMask == offload.OlRxL4CksumNone
-		if !lro && !partial || o.hasRequest(m) {
+		if !lro && !partial {
 			continue
 		}
 		l := &o.layout
@@ -208,6 +212,35 @@ func (s *Stream) lroAsRequest(pkts []*pmd.Mbuf) {
 			s.cnt.Inc(int(VhostCsumRequests))
 		}
 	}
+}
+
+// legacyRequest completes a guest's request that the vhost library handed
+// over in its legacy mode (legacy-ol-flags=1): as TX flags, with the IP
+// type but without the IPv4 header checksum a TSO request needs, and with
+// the L4 length of a bare header (a TCP header's options left out). The
+// lengths come from the headers here, the IPv4 checksum flag is added to
+// an IPv4 TSO request (its segments each need one); a packet whose headers
+// do not parse is left as it is, for validate to judge.
+func (s *Stream) legacyRequest(m *pmd.Mbuf, f uint64) {
+	if f&offload.OlTxL4Mask == 0 && f&(offload.OlTxTCPSeg|offload.OlTxUDPSeg) == 0 {
+		return
+	}
+	l := &s.off.layout
+	if header.ParseHeadInto(m.Data(), int(m.PktLen()), l) != header.OK || l.L4Len == 0 || l.Fragment {
+		return
+	}
+	f &^= offload.OlTxIPv4 | offload.OlTxIPv6
+	if l.L3 == header.L3IPv6 {
+		f |= offload.OlTxIPv6
+	} else {
+		f |= offload.OlTxIPv4
+		if f&offload.OlTxTCPSeg != 0 {
+			f |= offload.OlTxIPCksum
+		}
+	}
+	m.SetOlFlags(f)
+	m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: m.TSOSegsz()})
+	s.cnt.Inc(int(VhostLegacyRequests))
 }
 
 // assembledToGuest turns m, a TCP packet GRO assembled on another port
