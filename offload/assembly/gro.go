@@ -167,17 +167,13 @@ func (k *flowKey) set(l *header.Layout, b, ip, l4 []byte) {
 	}
 }
 
-// byteMask keeps the first n bytes (0 to 8) of a little-endian word.
+// byteMask keeps the first n bytes of a little-endian word (none for n <=
+// 0, all for n >= 8).
 func byteMask(n int) uint64 {
 	if n <= 0 {
 		return 0
 	}
 	return ^uint64(0) >> (64 - 8*uint(min(n, 8)))
-}
-
-func (k *flowKey) equal(o *flowKey) bool {
-	return (k.w[0]^o.w[0])|(k.w[1]^o.w[1])|(k.w[2]^o.w[2])|(k.w[3]^o.w[3])|
-		(k.w[4]^o.w[4])|(k.w[5]^o.w[5])|(k.w[6]^o.w[6])|(k.w[7]^o.w[7]) == 0
 }
 
 // hash mixes the protocol, ports and addresses: independent multiplies,
@@ -491,7 +487,7 @@ func ipv6ExtMergeable(ip []byte) (nh uint8, ok bool) {
 func (g *GRO) lookup(s *segment) int32 {
 	k := &s.key.w
 	for i := g.slots.first(s.hash); i != none; i = g.slots.next[i] {
-		// flowKey.equal, written out: it is not inlined.
+		// The key words compared, written out (a function is not inlined).
 		if o := &g.flows[i].key.w; g.slots.hash[i] == s.hash &&
 			(k[0]^o[0])|(k[1]^o[1])|(k[2]^o[2])|(k[3]^o[3])|(k[4]^o[4])|(k[5]^o[5])|(k[6]^o[6])|(k[7]^o[7]) == 0 {
 			return i
@@ -636,16 +632,12 @@ func wordsEqual(a, b []byte) bool {
 	return d == 0
 }
 
-// hdrSum is checksum.Sum(b, 0) for a header (IPv4, TCP, UDP), where
-// calling Sum per segment costs more than the sum: the one's-complement
-// sum of b as big-endian 16-bit words (an odd last byte padded with zero).
-// It adds b's 32-bit little-endian words into 64 bits, without carries for
-// b under 2^30 bytes, then a 16-bit word and a byte, and folds (hdrFold)
-// as Sum does.
-func hdrSum(b []byte) uint16 { return hdrFold(hdrWords(b)) }
-
-// hdrWords is hdrSum before folding: b's 16-bit words as little-endian,
-// summed into 64 bits; 0 only if every byte is 0.
+// hdrWords sums a header (IPv4, TCP, UDP) for the engine, where calling
+// checksum.Sum per segment costs more than the sum: b's 32-bit
+// little-endian words, then a 16-bit word and a byte, into 64 bits,
+// without carries for b under 2^30 bytes. The result is 0 only if every
+// byte is 0, and congruent modulo 0xffff to b's 16-bit little-endian word
+// sum; hdrFold(hdrWords(b)) is checksum.Sum(b, 0).
 func hdrWords(b []byte) uint64 {
 	var s uint64
 	for len(b) >= 8 {
