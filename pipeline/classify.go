@@ -570,9 +570,7 @@ func (s *Stream) loadClassify(b *burstView) {
 	if c == nil {
 		return
 	}
-	if g := c.ctl.gen.Load(); c.slot.seen.Load() != g {
-		c.slot.seen.Store(g)
-	}
+	s.classifyAck()
 	if classifyEnabled(b.rx) {
 		b.clsIn = c.ctl.tab[s.RxPort][dirIngress].Load()
 	}
@@ -580,6 +578,18 @@ func (s *Stream) loadClassify(b *burstView) {
 		b.clsOut = c.ctl.tab[s.TxPort][dirEgress].Load()
 	}
 	b.clsTx = b.clsIn != nil && b.clsIn.tasks || b.clsOut != nil
+}
+
+// classifyAck tells the rule tables' writer that the stream has seen
+// their current generation (it loads tables only from it on).
+func (s *Stream) classifyAck() {
+	c := s.off.cls
+	if c == nil {
+		return
+	}
+	if g := c.ctl.gen.Load(); c.slot.seen.Load() != g {
+		c.slot.seen.Store(g)
+	}
 }
 
 // classifyIdle says the stream no longer loads tables (its lcore

@@ -128,6 +128,10 @@ type offloadState struct {
 	dig      digestState
 	esp      *espState
 	dos      *dosState // with Offload.DoS
+	// plainRx, plainTx: the tables the stream last judged plainOK on
+	// (see plain).
+	plainRx, plainTx *offload.Table
+	plainOK          bool
 	cls      *clsState // with Offload.Flows
 }
 
@@ -223,6 +227,39 @@ func (s *Stream) loadBurst(b *burstView) {
 		b.dos = dosEnabled(b.rx)
 		b.dosObserve = d.peer != nil && dosEnabled(b.tx)
 	}
+}
+
+// plain reports whether a burst of s needs no offload stage at all, so
+// the engine's packets go straight out as without offloads: nothing in the
+// stream's set-up asks for a stage (requests brought, a TAP's or vhost
+// guest's headers, an engine making requests, assembly engines), and the
+// ports' tables, the same ones as when the stream last looked, enable
+// none. Every other stage's configuration (SAs, policies, digests, rules,
+// the DoS filter) takes effect only where a table enables it, so a new
+// table is the only change to wait for: then the stream builds its burst
+// view once and judges again.
+func (s *Stream) plain(e *Engine) bool {
+	o := s.off
+	t := o.cfg.Tables
+	rx, tx := t.Load(s.RxPort), t.Load(s.TxPort)
+	if rx != o.plainRx || tx != o.plainTx {
+		o.plainRx, o.plainTx = rx, tx
+		var b burstView
+		s.loadBurst(&b)
+		o.plainOK = !s.vnetRx && !o.cfg.LROAsRequest[s.RxPort] && !o.cfg.Requests[s.RxPort] && !e.OwnRequests && b.plain()
+	}
+	if !o.plainOK || o.gro != nil || o.reass != nil {
+		return false
+	}
+	s.classifyAck()
+	return true
+}
+
+// plain reports whether the view enables no stage.
+func (b *burstView) plain() bool {
+	return !b.rxVerifyIP && !b.rxVerifyL4 && !b.gro && !b.reass && !b.espIn && len(b.espOut) == 0 &&
+		!b.dig.verify && b.dig.brought == nil && b.dig.own == nil && !b.dos && !b.dosObserve &&
+		b.clsIn == nil && b.clsOut == nil && !b.clsTx
 }
 
 // requestOf reads a packet's TX request from its mbuf.

@@ -228,7 +228,7 @@ func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 		s.txHalf(e, pkts)
 		return
 	}
-	if o == nil {
+	if o == nil || s.plain(e) {
 		s.inPlace = true
 		if s.tracing {
 			s.traceCall(pkts)
