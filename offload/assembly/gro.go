@@ -423,7 +423,8 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 // is as safe to use as one Parse returned.
 func (g *GRO) fits(s *segment) bool {
 	l := s.l
-	if l.L2Len < header.EthernetLen || l.L2Len > header.MaxL2Len ||
+	// With these, L2Len <= L4Off() <= PayloadOff() <= len(s.b).
+	if l.L2Len < header.EthernetLen || l.L2Len > header.MaxL2Len || l.L3Len < 0 || l.L4Len < 0 ||
 		l.PayloadOff() > len(s.b) || l.PktLen < l.PayloadOff() || l.PktLen > s.len {
 		return false
 	}

@@ -608,6 +608,10 @@ func TestGROLayout(t *testing.T) {
 		func(l *header.Layout) { l.L3Len += 4 },
 		func(l *header.Layout) { l.PktLen += 10 },
 		func(l *header.Layout) { l.L2Len = 18 },
+		func(l *header.Layout) { l.L3Len, l.L4Len = -l.L2Len, l.L4Len+l.L2Len+l.L3Len },
+		func(l *header.Layout) { l.L3Len, l.L4Len = l.L3Len+l.L4Len+8, -8 },
+		func(l *header.Layout) { l.L3Len, l.L4Len = l.L3Len+l.L4Len+100, -100 },
+		func(l *header.Layout) { l.L2Len, l.L3Len = 200, l.L3Len-186 },
 	} {
 		bad := in[0].Layout
 		f(&bad)
