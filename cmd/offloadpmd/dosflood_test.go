@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/offloadpmd/offloadpmd/internal/proctest"
 	"github.com/offloadpmd/offloadpmd/pmd"
 	"github.com/offloadpmd/offloadpmd/pmd/pmdtest"
 )
@@ -75,7 +76,7 @@ dos:
 		deadline := time.Now().Add(30 * time.Second)
 		for exec.Command("ip", "-n", x.ns, "link", "show", x.dev).Run() != nil {
 			if time.Now().After(deadline) {
-				t.Fatalf("no %s in %s after 30 s:\n%s", x.dev, x.ns, p.output())
+				t.Fatalf("no %s in %s after 30 s:\n%s", x.dev, x.ns, p.Output())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -101,7 +102,7 @@ dos:
 	srv := listenIn(t, nsS, net.JoinHostPort(addrS, strconv.Itoa(port)))
 	transfer := func(n int) error { return srv.sendFrom(nsC, n) }
 	if err := transfer(64 << 10); err != nil {
-		t.Fatalf("the first connection, before any flood: %v\n%s", err, p.output())
+		t.Fatalf("the first connection, before any flood: %v\n%s", err, p.Output())
 	}
 	c := p.counters(t)
 	if c["dos-established"] == 0 {
@@ -166,7 +167,7 @@ dos:
 	}
 	u := p.dosUsage(t)
 	if len(u) == 0 {
-		t.Fatalf("dos show gives no table occupancy:\n%s", p.output())
+		t.Fatalf("dos show gives no table occupancy:\n%s", p.Output())
 	}
 	for _, x := range u {
 		if x[0] > x[1] || x[1] > 2*sources {
@@ -344,91 +345,28 @@ func (s *tcpServer) sendFrom(ns string, n int) error {
 }
 
 // proc is offloadpmd run with a prompt fed line by line.
-type proc struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	mu     sync.Mutex
-	out    bytes.Buffer
-	exited chan struct{} // closed when it has exited, with err
-	err    error
-}
+type proc struct{ *proctest.Proc }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-func startInteractive(t *testing.T, args ...string) *proc {
+func startInteractive(t *testing.T, args ...string) proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	var err error
-	if p.in, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	return p
-}
-
-func (p *proc) send(line string) { _, _ = io.WriteString(p.in, line+"\n") }
-
-// waitFor waits until the output past its first from bytes matches re,
-// and returns that part.
-func (p *proc) waitFor(t *testing.T, re string, from int, d time.Duration) string {
-	t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(d)
-	for {
-		if s := p.output()[from:]; rx.MatchString(s) {
-			return s
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("offloadpmd exited (%v):\n%s", p.err, p.output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q within %v:\n%s", re, d, p.output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return proc{proctest.Start(t, bin, args...)}
 }
 
 // command sends line followed by a marker command and returns what line
 // printed.
-func (p *proc) command(t *testing.T, line string) string {
+func (p proc) command(t *testing.T, line string) string {
 	t.Helper()
-	p.mu.Lock()
-	from := p.out.Len()
-	p.mu.Unlock()
-	p.send(line)
-	p.send("show dos 192.0.2.254")
-	s := p.waitFor(t, `192\.0\.2\.254: in no list`, from, 10*time.Second)
+	from := p.Len()
+	p.Send(line)
+	p.Send("show dos 192.0.2.254")
+	s := p.WaitFor(t, `192\.0\.2\.254: in no list`, from, 10*time.Second)
 	return s[:strings.Index(s, "192.0.2.254: in no list")]
 }
 
 var dosCounterLine = regexp.MustCompile(`(?m)^(?:testpmd> )*([a-z0-9-]+)\s+(\d+)$`)
 
 // counters reads show offload stats.
-func (p *proc) counters(t *testing.T) map[string]uint64 {
+func (p proc) counters(t *testing.T) map[string]uint64 {
 	t.Helper()
 	c := map[string]uint64{}
 	for _, m := range dosCounterLine.FindAllStringSubmatch(p.command(t, "show offload stats"), -1) {
@@ -440,11 +378,11 @@ func (p *proc) counters(t *testing.T) map[string]uint64 {
 var rxLine = regexp.MustCompile(`RX-packets: +(\d+)`)
 
 // rxPackets is what port received, from show port stats.
-func (p *proc) rxPackets(t *testing.T, port int) uint64 {
+func (p proc) rxPackets(t *testing.T, port int) uint64 {
 	t.Helper()
 	m := rxLine.FindStringSubmatch(p.command(t, fmt.Sprintf("show port stats %d", port)))
 	if m == nil {
-		t.Fatalf("show port stats %d: no RX-packets:\n%s", port, p.output())
+		t.Fatalf("show port stats %d: no RX-packets:\n%s", port, p.Output())
 	}
 	n, _ := strconv.ParseUint(m[1], 10, 64)
 	return n
@@ -468,7 +406,7 @@ var usageLine = regexp.MustCompile(`sources (\d+)/(\d+)  flows (\d+)/(\d+)  frag
 
 // dosUsage reads each filtering stream's tables (in use, capacity) from
 // dos show.
-func (p *proc) dosUsage(t *testing.T) [][2]int {
+func (p proc) dosUsage(t *testing.T) [][2]int {
 	t.Helper()
 	var u [][2]int
 	for _, m := range usageLine.FindAllStringSubmatch(p.command(t, "dos show"), -1) {
@@ -482,9 +420,9 @@ func (p *proc) dosUsage(t *testing.T) [][2]int {
 }
 
 // rss is the process's resident set in kB.
-func (p *proc) rss(t *testing.T) int {
+func (p proc) rss(t *testing.T) int {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -501,20 +439,7 @@ func (p *proc) rss(t *testing.T) int {
 }
 
 // quit asks for the counters, stops and quits, and returns the output.
-func (p *proc) quit(t *testing.T) string {
+func (p proc) quit(t *testing.T) string {
 	t.Helper()
-	p.send("show offload stats")
-	p.send("stop")
-	p.send("quit")
-	p.in.Close()
-	select {
-	case <-p.exited:
-		if p.err != nil {
-			t.Errorf("offloadpmd: %v", p.err)
-		}
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		t.Errorf("offloadpmd did not quit in 30 s")
-	}
-	return p.output()
+	return p.Quit(t, "show offload stats", "stop", "quit")
 }

@@ -1,11 +1,9 @@
 package xfrmtest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,9 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/offloadpmd/offloadpmd/internal/proctest"
 )
 
 // The topology, as scripts/demo.sh's with IPsec on B's side:
@@ -215,15 +214,15 @@ func interop(t *testing.T, p peer, c xcase, i int, tag string) {
 		)
 	}
 	t.Logf("%v: offloadpmd %s", time.Since(start).Round(time.Millisecond), strings.Join(args, " "))
-	pmd := startPMD(t, args)
+	pmd := proctest.Start(t, bin, args...)
 	for _, tap := range []struct{ ns, name string }{{nsA, "opa"}, {nsB, "opb"}} {
 		waitLink(t, tap.ns, tap.name, pmd)
 	}
 	for _, cmd := range cmds {
-		pmd.send(cmd)
+		pmd.Send(cmd)
 	}
-	pmd.send("sa show")
-	pmd.send("start")
+	pmd.Send("sa show")
+	pmd.Send("start")
 
 	// A: plain.
 	for _, a := range [][]string{
@@ -353,7 +352,7 @@ func interop(t *testing.T, p peer, c xcase, i int, tag string) {
 		}
 	}
 	// offloadpmd's.
-	out := pmd.quit(t)
+	out := pmd.Quit(t, "show offload stats", "stop", "quit")
 	counters := map[string]uint64{}
 	for _, m := range regexp.MustCompile(`(?m)^(esp-[a-z0-9-]+)\s+(\d+)\s*$`).FindAllStringSubmatch(out, -1) {
 		counters[m[1]], _ = strconv.ParseUint(m[2], 10, 64)
@@ -425,89 +424,17 @@ sas:
 	return p
 }
 
-// pmdProc is a running offloadpmd at its prompt.
-type pmdProc struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	mu     sync.Mutex
-	out    bytes.Buffer
-	exited chan struct{} // closed when it has exited, with err
-	err    error
-}
-
-func (p *pmdProc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *pmdProc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-func startPMD(t *testing.T, args []string) *pmdProc {
-	p := &pmdProc{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	p.cmd.WaitDelay = 5 * time.Second
-	var err error
-	if p.in, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			select {
-			case <-p.exited:
-			case <-time.After(20 * time.Second):
-				t.Errorf("offloadpmd (pid %d) did not end in 20 s after SIGKILL", p.cmd.Process.Pid)
-			}
-		}
-	})
-	return p
-}
-
-func (p *pmdProc) send(line string) { _, _ = io.WriteString(p.in, line+"\n") }
-
-// quit asks for the counters, stops, and returns everything printed.
-func (p *pmdProc) quit(t *testing.T) string {
-	p.send("show offload stats")
-	p.send("stop")
-	p.send("quit")
-	p.in.Close()
-	select {
-	case <-p.exited:
-		if p.err != nil {
-			t.Errorf("offloadpmd: %v", p.err)
-		}
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		t.Errorf("offloadpmd did not quit in 30 s")
-	}
-	return p.output()
-}
-
 // waitLink waits for offloadpmd to create its TAP port's interface.
-func waitLink(t *testing.T, ns, name string, p *pmdProc) {
+func waitLink(t *testing.T, ns, name string, p *proctest.Proc) {
 	deadline := time.Now().Add(30 * time.Second)
 	for exec.Command("ip", "-n", ns, "link", "show", name).Run() != nil {
 		select {
-		case <-p.exited:
-			t.Fatalf("offloadpmd exited (%v):\n%s", p.err, p.output())
+		case <-p.Exited():
+			t.Fatalf("offloadpmd exited (%v):\n%s", p.Err(), p.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s in %s after 30 s; offloadpmd:\n%s", name, ns, p.output())
+			t.Fatalf("no %s in %s after 30 s; offloadpmd:\n%s", name, ns, p.Output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
