@@ -35,44 +35,7 @@ func TestCryptoRunCPU(t *testing.T) {
 					}
 					rng := rand.NewChaCha8([32]byte{byte(len(c.name)), byte(c.key), byte(c.aad), 1})
 					f := newCryptoFixture(t, d, c, n, rng)
-					for i := range n {
-						f.fill(i, f.enc)
-					}
-					if ok := f.b.RunCPU(n); ok != n {
-						t.Fatalf("encrypt: %d of %d ok; first status %v", ok, n, f.b.Jobs()[0].Status())
-					}
-					for i, m := range f.pkts {
-						if want := f.want(t, i); !bytes.Equal(m.Data(), want) {
-							t.Fatalf("packet %d (%d bytes): encrypted\n got %x\nwant %x", i, f.lay[i].size, m.Data(), want)
-						}
-					}
-					const bad = 9
-					f.pkts[bad].Data()[f.lay[bad].icvOff()+2] ^= 0x04
-					for i := range n {
-						f.fill(i, f.dec)
-					}
-					if ok := f.b.RunCPU(n); ok != n-1 {
-						t.Fatalf("decrypt: %d of %d ok, want %d", ok, n, n-1)
-					}
-					for i, m := range f.pkts {
-						j := &f.b.Jobs()[i]
-						if i == bad {
-							if j.Status() != pmd.CryptoAuthFailed {
-								t.Errorf("packet %d with a tampered ICV: %v, want auth-failed", i, j.Status())
-							}
-							continue
-						}
-						if j.Status() != pmd.CryptoOK {
-							t.Errorf("packet %d: %v", i, j.Status())
-						}
-						l := f.lay[i]
-						if got, w := m.Data()[:l.icvOff()], f.orig[i][:l.icvOff()]; !bytes.Equal(got, w) {
-							t.Fatalf("packet %d (%d bytes): decrypted\n got %x\nwant %x", i, l.size, got, w)
-						}
-					}
-					if cn := f.b.Counters(); cn.AuthFailed != 1 || cn.OK != 2*n-1 || cn.Errors != 0 || cn.BadJobs != 0 {
-						t.Errorf("counters %+v: want 1 auth failure, %d ok, nothing else", cn, 2*n-1)
-					}
+					f.roundTrip(t, n, f.b.RunCPU, 9, 2, 0x04)
 					if u := d.OpsInUse(); u != 0 {
 						t.Errorf("%d ops out of their pool: RunCPU takes none", u)
 					}

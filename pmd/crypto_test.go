@@ -402,6 +402,52 @@ func (f *cryptoFixture) want(t testing.TB, i int) []byte {
 	return out
 }
 
+// roundTrip encrypts the fixture's n packets with run (Run or RunCPU),
+// checks each against Go's crypto, flips bit mask of byte off of packet
+// bad's ICV, decrypts them back, and checks that every packet but bad is
+// its original again, that bad alone fails authentication, and the
+// burst's counters.
+func (f *cryptoFixture) roundTrip(t *testing.T, n int, run func(int) int, bad, off int, mask byte) {
+	t.Helper()
+	for i := range n {
+		f.fill(i, f.enc)
+	}
+	if ok := run(n); ok != n {
+		t.Fatalf("encrypt: %d of %d ok; first status %v", ok, n, f.b.Jobs()[0].Status())
+	}
+	for i, m := range f.pkts {
+		if want := f.want(t, i); !bytes.Equal(m.Data(), want) {
+			t.Fatalf("packet %d (%d bytes): encrypted\n got %x\nwant %x", i, f.lay[i].size, m.Data(), want)
+		}
+	}
+	f.pkts[bad].Data()[f.lay[bad].icvOff()+off] ^= mask
+	for i := range n {
+		f.fill(i, f.dec)
+	}
+	if ok := run(n); ok != n-1 {
+		t.Fatalf("decrypt: %d of %d ok, want %d", ok, n, n-1)
+	}
+	for i, m := range f.pkts {
+		j := &f.b.Jobs()[i]
+		if i == bad {
+			if j.Status() != pmd.CryptoAuthFailed {
+				t.Errorf("packet %d with a tampered ICV: %v, want auth-failed", i, j.Status())
+			}
+			continue
+		}
+		if j.Status() != pmd.CryptoOK {
+			t.Errorf("packet %d: %v", i, j.Status())
+		}
+		l := f.lay[i]
+		if got, w := m.Data()[:l.icvOff()], f.orig[i][:l.icvOff()]; !bytes.Equal(got, w) {
+			t.Fatalf("packet %d (%d bytes): decrypted\n got %x\nwant %x", i, l.size, got, w)
+		}
+	}
+	if cn := f.b.Counters(); cn.AuthFailed != 1 || cn.OK != uint64(2*n-1) || cn.Errors != 0 || cn.BadJobs != 0 {
+		t.Errorf("counters %+v: want 1 auth failure, %d ok, nothing else", cn, 2*n-1)
+	}
+}
+
 // TestCryptoRoundTrip encrypts a burst of 32 ESP-shaped packets of 64, 512
 // and 1500 (CBC: 1504) bytes on each PMD, checks every one against Go's
 // crypto, decrypts them back to the original, and checks that a tampered
@@ -415,44 +461,7 @@ func TestCryptoRoundTrip(t *testing.T) {
 				t.Run(c.name, func(t *testing.T) {
 					rng := rand.NewChaCha8([32]byte{byte(len(c.name)), byte(c.key), byte(c.aad)})
 					f := newCryptoFixture(t, d, c, n, rng)
-					for i := range n {
-						f.fill(i, f.enc)
-					}
-					if ok := f.b.Run(n); ok != n {
-						t.Fatalf("encrypt: %d of %d ok; first status %v", ok, n, f.b.Jobs()[0].Status())
-					}
-					for i, m := range f.pkts {
-						if want := f.want(t, i); !bytes.Equal(m.Data(), want) {
-							t.Fatalf("packet %d (%d bytes): encrypted\n got %x\nwant %x", i, f.lay[i].size, m.Data(), want)
-						}
-					}
-					const bad = 5
-					f.pkts[bad].Data()[f.lay[bad].icvOff()] ^= 0x80
-					for i := range n {
-						f.fill(i, f.dec)
-					}
-					if ok := f.b.Run(n); ok != n-1 {
-						t.Fatalf("decrypt: %d of %d ok, want %d", ok, n, n-1)
-					}
-					for i, m := range f.pkts {
-						j := &f.b.Jobs()[i]
-						if i == bad {
-							if j.Status() != pmd.CryptoAuthFailed {
-								t.Errorf("packet %d with a tampered ICV: %v, want auth-failed", i, j.Status())
-							}
-							continue
-						}
-						if j.Status() != pmd.CryptoOK {
-							t.Errorf("packet %d: %v", i, j.Status())
-						}
-						l := f.lay[i]
-						if got, w := m.Data()[:l.icvOff()], f.orig[i][:l.icvOff()]; !bytes.Equal(got, w) {
-							t.Fatalf("packet %d (%d bytes): decrypted\n got %x\nwant %x", i, l.size, got, w)
-						}
-					}
-					if cn := f.b.Counters(); cn.AuthFailed != 1 || cn.OK != 2*n-1 {
-						t.Errorf("counters %+v: want 1 auth failure and %d ok", cn, 2*n-1)
-					}
+					f.roundTrip(t, n, f.b.Run, 5, 0, 0x80)
 				})
 			}
 		})
