@@ -174,7 +174,19 @@ func mustHex(t *testing.T, s string) []byte {
 // files, never a key, and the printed file reloads to the same Config.
 func TestConfigSAsRoundTrip(t *testing.T) {
 	dir := keyFiles(t)
-	orig, err := LoadFile(writeIn(t, dir, saFile))
+	printRoundTrip(t, dir, saFile, []string{"  - index: 2\n    name: to-b\n    spi: 0x1001\n", "    enc_key_file: " + dir + "/gcm.key\n",
+		"    policy: {port: 33, dst: 10.77.0.0/24}\n", "    policy: {port: 1, dst: any}\n", "    df: set\n", "    esn: true\n"},
+		[]string{gcmKeyHex[2:10], cbcKeyHex[:8], authKeyHex[:8]})
+}
+
+// printRoundTrip loads text from a file in dir (with the key files),
+// prints it as --print-config does, and checks that the output holds each
+// of wants and none of secrets (key material), reloads (from elsewhere:
+// key files' paths are absolute) to the same Config, and prints the same
+// again.
+func printRoundTrip(t *testing.T, dir, text string, wants, secrets []string) {
+	t.Helper()
+	orig, err := LoadFile(writeIn(t, dir, text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,18 +194,16 @@ func TestConfigSAsRoundTrip(t *testing.T) {
 	if err := orig.WriteYAML(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{gcmKeyHex[2:10], cbcKeyHex[:8], authKeyHex[:8]} {
+	for _, k := range secrets {
 		if strings.Contains(out.String(), k) {
 			t.Fatalf("the printed config holds key material:\n%s", out.String())
 		}
 	}
-	for _, w := range []string{"  - index: 2\n    name: to-b\n    spi: 0x1001\n", "    enc_key_file: " + dir + "/gcm.key\n",
-		"    policy: {port: 33, dst: 10.77.0.0/24}\n", "    policy: {port: 1, dst: any}\n", "    df: set\n", "    esn: true\n"} {
+	for _, w := range wants {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("printed config lacks %q:\n%s", w, out.String())
 		}
 	}
-	// Elsewhere: the key files' paths are absolute.
 	re, err := LoadFile(writeIn(t, t.TempDir(), out.String()))
 	if err != nil {
 		t.Fatalf("the printed config does not load: %v\n%s", err, out.String())
