@@ -174,15 +174,42 @@ func TestCommandGrammarAccepts(t *testing.T) {
 	}
 }
 
+// completionCase is a line to complete at its end and what the
+// completions must and must not include; no want: no completion at all.
+type completionCase struct {
+	line      string
+	want, not []string
+}
+
+// checkCompletions completes each case's line with a.
+func checkCompletions(t *testing.T, a *app, cases []completionCase) {
+	t.Helper()
+	for _, c := range cases {
+		head, got, _ := a.complete(c.line, len(c.line))
+		if !strings.HasPrefix(c.line, head) {
+			t.Errorf("%q: head %q is not the line's start", c.line, head)
+		}
+		for _, w := range c.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%q: completions %q lack %q", c.line, got, w)
+			}
+		}
+		for _, w := range c.not {
+			if slices.Contains(got, w) {
+				t.Errorf("%q: completions %q include %q", c.line, got, w)
+			}
+		}
+		if c.want == nil && len(got) != 0 {
+			t.Errorf("%q: want no completion, got %q", c.line, got)
+		}
+	}
+}
+
 // TestCompletion: Tab completes command words, then each argument from its
 // slot: words, port ids, engine and capability names.
 func TestCompletion(t *testing.T) {
 	a, _ := cliApp()
-	cases := []struct {
-		line       string
-		want, not  []string
-		head, tail string
-	}{
+	checkCompletions(t, a, []completionCase{
 		{line: "sh", want: []string{"show "}, not: []string{"set "}},
 		{line: "show ", want: []string{"config ", "port ", "fwd ", "offload "}},
 		{line: "show port ", want: []string{"info ", "summary ", "stats ", "xstats ", "0 ", "1 ", "32 "}},
@@ -210,26 +237,7 @@ func TestCompletion(t *testing.T) {
 		{line: "flow create 0 ingress pattern eth / end actions drop / end ", want: nil},
 		{line: "flow create 0 ingress pattern eth / ipv5 / ", want: nil},
 		{line: "flow query 0 1 ", want: []string{"count "}},
-	}
-	for _, c := range cases {
-		head, got, _ := a.complete(c.line, len(c.line))
-		if !strings.HasPrefix(c.line, head) {
-			t.Errorf("%q: head %q is not the line's start", c.line, head)
-		}
-		for _, w := range c.want {
-			if !slices.Contains(got, w) {
-				t.Errorf("%q: completions %q lack %q", c.line, got, w)
-			}
-		}
-		for _, w := range c.not {
-			if slices.Contains(got, w) {
-				t.Errorf("%q: completions %q include %q", c.line, got, w)
-			}
-		}
-		if c.want == nil && len(got) != 0 {
-			t.Errorf("%q: want no completion, got %q", c.line, got)
-		}
-	}
+	})
 	// Completion in the middle of a line keeps what follows the cursor.
 	line := "show po stats all"
 	head, got, tail := a.complete(line, len("show po"))

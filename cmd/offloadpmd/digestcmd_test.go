@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,28 +91,12 @@ func TestDigestCommands(t *testing.T) {
 // algorithms and the options not given yet.
 func TestDigestCompletion(t *testing.T) {
 	a, _ := saApp()
-	cases := []struct {
-		line      string
-		want, not []string
-	}{
+	checkCompletions(t, a, []completionCase{
 		{"digest ", []string{"set ", "show ", "clear "}, nil},
 		{"digest set 0 ", []string{"hmac-sha256 ", "sha256 ", "crc32c "}, nil},
 		{"digest set 0 sha256 ", []string{"key ", "len ", "append ", "dynfield "}, nil},
 		{"digest set 0 sha256 len 16 ", []string{"key ", "append "}, []string{"len "}},
-	}
-	for _, c := range cases {
-		_, got, _ := a.complete(c.line, len(c.line))
-		for _, w := range c.want {
-			if !slices.Contains(got, w) {
-				t.Errorf("%q: completions %q lack %q", c.line, got, w)
-			}
-		}
-		for _, w := range c.not {
-			if slices.Contains(got, w) {
-				t.Errorf("%q: completions %q include %q", c.line, got, w)
-			}
-		}
-	}
+	})
 }
 
 // TestConfigFileDigest: a port's digest from the config file is installed

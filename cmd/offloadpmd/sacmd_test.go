@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,10 +201,7 @@ func TestSAKeysNeverEchoed(t *testing.T) {
 // the options not given yet.
 func TestSACompletion(t *testing.T) {
 	a, _ := saApp()
-	cases := []struct {
-		line      string
-		want, not []string
-	}{
+	checkCompletions(t, a, []completionCase{
 		{"sa ", []string{"add ", "del ", "show ", "policy "}, nil},
 		{"sa add 0 ", []string{"spi "}, nil},
 		{"sa add 0 spi 0x1000 ", []string{"in ", "out "}, nil},
@@ -217,20 +213,7 @@ func TestSACompletion(t *testing.T) {
 		{"sa policy 0 ", []string{"any ", "clear "}, nil},
 		{"sa policy 0 any ", []string{"sa "}, nil},
 		{"sa policy ", []string{"0 ", "1 ", "32 "}, nil},
-	}
-	for _, c := range cases {
-		_, got, _ := a.complete(c.line, len(c.line))
-		for _, w := range c.want {
-			if !slices.Contains(got, w) {
-				t.Errorf("%q: completions %q lack %q", c.line, got, w)
-			}
-		}
-		for _, w := range c.not {
-			if slices.Contains(got, w) {
-				t.Errorf("%q: completions %q include %q", c.line, got, w)
-			}
-		}
-	}
+	})
 }
 
 // TestSAConfigFile: the config file's SAs and policies are installed at
