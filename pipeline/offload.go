@@ -132,7 +132,7 @@ type offloadState struct {
 	// (see plain).
 	plainRx, plainTx *offload.Table
 	plainOK          bool
-	cls      *clsState // with Offload.Flows
+	cls              *clsState // with Offload.Flows
 }
 
 func newOffloadState(cfg *Offload, s *pmd.Stream) *offloadState {
