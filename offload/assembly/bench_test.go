@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/offloadpmd/offloadpmd/offload/checksum"
+	"github.com/offloadpmd/offloadpmd/offload/header"
 )
 
 // groBench cycles a stream of frames through a GRO engine in bursts, over
@@ -13,15 +14,18 @@ type groBench struct {
 	ps     testStore
 	g      *GRO
 	frames [][]byte
-	in     []Input
-	v      []Verdict
-	out    []Output
-	pos    int
-	now    int64
-	step   int64
-	bytes  int64 // input bytes
-	segs   int64 // inputs
-	outs   int64 // outputs
+	// layouts are the frames' Layouts, handed to the engine as a caller
+	// that parsed them does (cmd/grobench); nil: the engine parses.
+	layouts []header.Layout
+	in      []Input
+	v       []Verdict
+	out     []Output
+	pos     int
+	now     int64
+	step    int64
+	bytes   int64 // input bytes
+	segs    int64 // inputs
+	outs    int64 // outputs
 }
 
 // newGROBench: copy selects a poolStore (Append copies the payload, as a
@@ -48,10 +52,13 @@ func newGROBench(tb testing.TB, cfg GROConfig, frames [][]byte, burst int, step 
 func (b *groBench) burst() {
 	for k := range b.in {
 		f := b.frames[b.pos]
+		b.in[k] = Input{Pkt: b.ps.Put(f), L4Csum: checksum.Good}
+		if b.layouts != nil {
+			b.in[k].Layout = b.layouts[b.pos]
+		}
 		if b.pos++; b.pos == len(b.frames) {
 			b.pos = 0
 		}
-		b.in[k] = Input{Pkt: b.ps.Put(f), L4Csum: checksum.Good}
 		b.bytes += int64(len(f))
 	}
 	n := b.g.Receive(b.now, b.in, b.v, b.out)
@@ -183,7 +190,20 @@ func TestReassemblyAllocs(t *testing.T) {
 }
 
 func benchGRO(b *testing.B, cfg GROConfig, frames [][]byte, step time.Duration, copy bool) {
+	benchGROLayouts(b, cfg, frames, step, copy, false)
+}
+
+func benchGROLayouts(b *testing.B, cfg GROConfig, frames [][]byte, step time.Duration, copy, layouts bool) {
 	g := newGROBench(b, cfg, frames, 32, step, copy)
+	if layouts {
+		for _, f := range frames {
+			l, m := header.Parse(f)
+			if m != header.OK {
+				b.Fatal(m)
+			}
+			g.layouts = append(g.layouts, l)
+		}
+	}
 	for range 4 * len(frames) / 32 { // warm up: fill the table
 		g.burst()
 	}
@@ -217,6 +237,11 @@ func BenchmarkGRO(b *testing.B) {
 	b.Run("tcp4-interleaved-held", func(b *testing.B) { benchGRO(b, held, rr, us, false) })
 	b.Run("tcp6-runs32", func(b *testing.B) { benchGRO(b, perBurst, groStream(b, false, true, 64, 64, 1448, 32), us, false) })
 	b.Run("udp4-runs32", func(b *testing.B) { benchGRO(b, perBurst, groStream(b, true, false, 64, 64, 1448, 32), us, false) })
+	// 64-byte payloads: the frame copy is small, the engine's per-segment
+	// cost shows. With Layouts from the caller, as cmd/grobench gives.
+	small := groStream(b, false, false, 64, 64, 64, 32)
+	b.Run("tcp4-runs32-small", func(b *testing.B) { benchGROLayouts(b, perBurst, small, us, false, false) })
+	b.Run("tcp4-runs32-small-layout", func(b *testing.B) { benchGROLayouts(b, perBurst, small, us, false, true) })
 }
 
 // BenchmarkReassembly: a 64 KiB datagram (65535 IP bytes) from 1480-byte
