@@ -7,7 +7,8 @@
 //	copy BURST frames into them from an in-memory copy of the pcap,
 //	parse their headers (offload/header),
 //	grocsum: verify the IPv4 header and TCP/UDP checksums in software
-//	         (offload/checksum), counting the bad ones,
+//	         (offload/checksum), counting the bad ones, and hand GRO the
+//	         verdicts (Input.L4Csum, Input.IPCsum) as RX flags would,
 //	gro, grocsum: hand the burst to assembly.GRO over pmd.MbufStore, with
 //	         Timeout 0 so that everything held leaves at the end of the
 //	         burst (librte_gro's lightweight rte_gro_reassemble_burst),

@@ -46,6 +46,11 @@ type Input struct {
 	// L4Csum is the packet's TCP or UDP checksum status as RX verified it
 	// (hardware or the checksum engine). GRO merges only Good segments.
 	L4Csum checksum.Status
+	// IPCsum is the IPv4 header checksum status as RX verified it
+	// (DPDK's RTE_MBUF_F_RX_IP_CKSUM_*): Good spares GRO verifying it
+	// again; with any other status GRO verifies the header itself. The
+	// Reassembler does not read it.
+	IPCsum checksum.Status
 	// Layout is where the headers are, as header.ParseHead reports them. A
 	// zero Layout (L3 none) makes the engine parse the first segment
 	// itself; one given is checked against the packet before it is used.

@@ -86,7 +86,8 @@ type GROStats struct {
 // with one packet held per flow (L2 header, addresses, protocol, ports):
 //
 //   - only segments whose L4 checksum the caller verified Good, and, for
-//     IPv4, whose header checksum verifies;
+//     IPv4, whose header checksum verifies (or the caller verified Good:
+//     Input.IPCsum);
 //   - only if equal to the held packet's first segment in: TTL or hop
 //     limit, ToS or traffic class, DF, IPv6 flow label, IP options or IPv6
 //     extension headers (hop-by-hop, destination options, routing without
@@ -402,9 +403,11 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	ip := s.b[s.l.L2Len:s.l.L4Off()]
 	if s.l.L3 == header.L3IPv4 {
 		// An IPv4 header checksum verifies if its sum is all ones: if
-		// hdrWords is a nonzero multiple of 0xffff.
-		if w := hdrWords(ip); w == 0 || w%0xffff != 0 {
-			return ReasonBadIPChecksum
+		// hdrWords is a nonzero multiple of 0xffff. RX may have found so.
+		if p.IPCsum != checksum.Good {
+			if w := hdrWords(ip); w == 0 || w%0xffff != 0 {
+				return ReasonBadIPChecksum
+			}
 		}
 	} else {
 		if nh, ok := ipv6ExtMergeable(ip); !ok {

@@ -742,3 +742,26 @@ func TestHdrSum(t *testing.T) {
 		}
 	}
 }
+
+// TestGROIPCsum: GRO verifies an IPv4 header checksum unless the caller
+// says RX found it Good (Input.IPCsum), as it trusts L4Csum.
+func TestGROIPCsum(t *testing.T) {
+	ipSum := append([]byte(nil), build(t, sp{n: 100, seq: 1, ack: 1}).frame...)
+	ipSum[14+refV4Checksum]++
+	for _, c := range []struct {
+		st   checksum.Status
+		want Verdict
+	}{
+		{checksum.Unknown, Verdict{Passed, ReasonBadIPChecksum}},
+		{checksum.Bad, Verdict{Passed, ReasonBadIPChecksum}},
+		{checksum.Good, Verdict{Held, ReasonNone}},
+	} {
+		st := &pkt.SliceStore{}
+		g, _ := NewGRO(st, DefaultGROConfig())
+		in := []Input{{Pkt: st.Put(append([]byte(nil), ipSum...)), L4Csum: checksum.Good, IPCsum: c.st}}
+		v, out := make([]Verdict, 1), make([]Output, 2)
+		if g.Receive(0, in, v, out); v[0] != c.want {
+			t.Errorf("IPCsum %v: %v %v, want %v %v", c.st, v[0].Fate, v[0].Reason, c.want.Fate, c.want.Reason)
+		}
+	}
+}
