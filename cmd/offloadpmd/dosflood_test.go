@@ -180,8 +180,11 @@ dos:
 	// The tables were allocated at start (4096 entries: well under 1 MB
 	// each); only their pages may become resident. The first flood also
 	// makes resident the mbufs and DPDK memory a load first reaches (a
-	// few MB); the spoofed one, millions of sources, nothing more.
-	if rss1 > rssMid+8<<10 || rss1 > rss0+32<<10 || heap1 > heap0+8e6 {
+	// few MB); the spoofed one, millions of sources, nothing that grows
+	// with them: a leak of 8 bytes a source would be ~24 MB here, while
+	// the runtime's own heap and the metrics scrapes move RSS by a few MB
+	// (8.3 MB once in CI, over the 8 MB this bound was).
+	if rss1 > rssMid+16<<10 || rss1 > rss0+32<<10 || heap1 > heap0+8e6 {
 		t.Errorf("offloadpmd grew under the floods: RSS %d kB, %d kB, %d kB; Go heap %.0f to %.0f bytes", rss0, rssMid, rss1, heap0, heap1)
 	}
 	out := p.quit(t)
