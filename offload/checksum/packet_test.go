@@ -219,3 +219,42 @@ func FuzzComplete(f *testing.F) {
 		_ = Complete([][]byte{b}, start, off, len(b))
 	})
 }
+
+// TestIPv4InlineSums: VerifyIPv4's and PseudoIPv4's inline sums of an
+// option-less header agree with Sum over the same bytes, for random
+// headers (half of them with a valid checksum) and the all-zero and
+// all-ones edge cases.
+func TestIPv4InlineSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 20))
+	for i := range 20000 {
+		h := make([]byte, 20)
+		switch i {
+		case 0:
+		case 1:
+			for k := range h {
+				h[k] = 0xff
+			}
+		default:
+			for k := range h {
+				h[k] = byte(rng.Uint32())
+			}
+		}
+		h[0] = 0x45
+		if i%2 == 0 {
+			h[10], h[11] = 0, 0
+			be.PutUint16(h[10:], ^Sum(h, 0))
+		}
+		want := Bad
+		if Sum(h, 0) == 0xffff {
+			want = Good
+		}
+		if got := VerifyIPv4(header.IPv4(h)); got != want {
+			t.Fatalf("header % x: VerifyIPv4 %v, Sum says %v", h, got, want)
+		}
+		proto, l4len := uint8(rng.Uint32()), int(rng.Uint32N(65536))
+		wantP := Add(Add(Sum(h[12:20], 0), uint16(proto)), uint16(l4len))
+		if got := PseudoIPv4(header.IPv4(h), proto, l4len); got != wantP {
+			t.Fatalf("header % x: PseudoIPv4 %#04x, by Sum %#04x", h, got, wantP)
+		}
+	}
+}
