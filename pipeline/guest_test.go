@@ -232,43 +232,54 @@ func TestVhostToGuest(t *testing.T) {
 	}
 }
 
-// TestVhostGuestGetsAssembled: TCP segments that GRO assembles on their RX
-// port reach a guest that takes TCP super-frames as GSO frames (RX_LRO
-// with the segments' size), not as frames over its MTU.
+// TestVhostGuestGetsAssembled: TCP segments and UDP datagrams that GRO
+// assembles on their RX port reach a guest that takes TCP super-frames:
+// the TCP ones as GSO frames (RX_LRO with the segments' size), the UDP
+// ones cut back into datagrams here (no guest takes USO), none as a frame
+// over its MTU.
 func TestVhostGuestGetsAssembled(t *testing.T) {
 	r := newRig(t, 8192)
 	vh, vu, _ := guestPort(t, r, "tga", true)
 	in, inRx, _ := ringPort(t, "gina", r.pool)
-	r.publish(in, offload.Change{EnableRx: offload.RxTCPLRO, SoftwareRx: offload.RxTCPLRO})
+	r.publish(in, offload.Change{EnableRx: offload.RxTCPLRO | offload.RxUDPGRO, SoftwareRx: offload.RxTCPLRO | offload.RxUDPGRO})
 	f := r.startIDs(&IOEngine, [2]uint16{in.ID(), vh.ID()})
 
-	sizes := make([]int, 24)
+	const segs, size = 24, 1428
+	sizes := make([]int, segs)
 	for k := range sizes {
-		sizes[k] = 1448
+		sizes[k] = size
 	}
-	tr := newTraffic(t, []e2eFlow{{id: 710, mss: 1448}, {id: 711, v6: true, mss: 1448}}, sizes, false)
+	flows := []e2eFlow{{id: 710, mss: size}, {id: 711, v6: true, mss: size}, {id: 712, udp: true, mss: size}, {id: 713, udp: true, v6: true, mss: size}}
+	tr := newTraffic(t, flows, sizes, false)
 	inject(t, inRx, r.pool, tr.frames())
-	outs := guestReceive(t, vu, 2*24*1448)
+	outs := guestReceive(t, vu, len(flows)*segs*size)
 	if err := f.Stop(); err != nil {
 		t.Error(err)
 	}
 	st := total(f)
 	t.Logf("%s", st.nonZero())
 	var frames [][]byte
-	supers := 0
+	supers, udp := 0, 0
 	for k, g := range outs {
+		d, err := decodeE2E(g.frame)
 		if g.lro {
 			supers++
-			if g.segsz != 1448 {
-				t.Errorf("guest packet %d: GSO segment size %d, want 1448", k, g.segsz)
+			if g.segsz != size || err == nil && d.udp {
+				t.Errorf("guest packet %d: a GSO frame of segment size %d (want %d), UDP %v", k, g.segsz, size, err == nil && d.udp)
 			}
 		} else if len(g.frame) > 1514 {
 			t.Errorf("guest packet %d: %d bytes without a GSO header, over the MTU", k, len(g.frame))
+		}
+		if err == nil && d.udp {
+			udp++
 		}
 		frames = append(frames, g.frame)
 	}
 	if supers == 0 || st.Counters[GuestSuperFrames] != uint64(supers) {
 		t.Errorf("%d GSO frames reached the guest, %d counted as guest-super-frames; want some, and the same", supers, st.Counters[GuestSuperFrames])
+	}
+	if udp != 2*segs || st.Counters[SoftwareTask(offload.TaskUSO)] == 0 {
+		t.Errorf("%d UDP datagrams reached the guest, want %d, cut by software USO: %s", udp, 2*segs, st.nonZero())
 	}
 	tr.verify(t, frames, e2eExpect{})
 }

@@ -620,10 +620,15 @@ func (s *Stream) txTasks(pkts []*pmd.Mbuf, b *burstView, ownRequests bool) {
 		if refused {
 			continue
 		}
-		if !o.hasRequest(m) {
-			if b.guest && sa == nil && m.OlFlags()&offload.OlRxLRO != 0 && s.assembledToGuest(m, b) {
-				s.cnt.Inc(int(GuestSuperFrames))
+		if b.guest && sa == nil && m.OlFlags()&offload.OlRxLRO != 0 && !o.hasRequest(m) {
+			if made, gso := s.assembledToGuest(m, b); made {
+				allow, own = b.allowedOwn, true
+				if gso {
+					s.cnt.Inc(int(GuestSuperFrames))
+				}
 			}
+		}
+		if !o.hasRequest(m) {
 			switch {
 			case sa != nil:
 				// A policy's: the egress port enables encryption (or

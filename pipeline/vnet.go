@@ -243,31 +243,54 @@ func (s *Stream) legacyRequest(m *pmd.Mbuf, f uint64) {
 	s.cnt.Inc(int(VhostLegacyRequests))
 }
 
-// assembledToGuest turns m, a TCP packet GRO assembled on another port
-// (RX_LRO with its segment size), into a segmentation left to the guest
-// of a vhost-user port that takes TCP super-frames of its IP version: the
-// guest gets it as one GSO frame instead of a frame over its MTU. It
-// reports whether it did. The vhost library writes the header from the
-// flags, and the checksum field's pseudo-header sum itself (DPDK's
-// rte_net_intel_cksum_prepare convention: for a GSO frame, without the
-// length).
-func (s *Stream) assembledToGuest(m *pmd.Mbuf, b *burstView) bool {
+// assembledToGuest turns m, a packet GRO assembled on another port
+// (RX_LRO with its segment size), into a request to the egress vhost-user
+// port, made as the engine's own (the egress table allows it), and
+// reports whether it did (gso: as one GSO frame). A TCP packet goes to a
+// guest that takes TCP super-frames of its IP version as one GSO frame;
+// its library writes the header from the flags, and the checksum field's
+// pseudo-header sum itself (DPDK's rte_net_intel_cksum_prepare convention:
+// for a GSO frame, without the length). Otherwise, where the egress table
+// enables TSO or USO, it is cut back here into segments of that size, as
+// no guest takes a frame over its MTU; left as it is, it would go as one.
+func (s *Stream) assembledToGuest(m *pmd.Mbuf, b *burstView) (made, gso bool) {
 	segsz := m.TSOSegsz()
 	if segsz == 0 {
-		return false
+		return false, false
 	}
 	l := &s.off.layout
-	if header.ParseHeadInto(m.Data(), int(m.PktLen()), l) != header.OK || l.L4Proto != header.ProtoTCP || l.Fragment || l.PayloadOff()+int(segsz) > l.PktLen {
-		return false
+	if header.ParseHeadInto(m.Data(), int(m.PktLen()), l) != header.OK || l.L4Len == 0 || l.Fragment || l.PayloadOff()+int(segsz) > l.PktLen {
+		return false, false
 	}
-	ip, tso := offload.OlTxIPv4, offload.TxTCPTSO
-	if l.L3 == header.L3IPv6 {
-		ip, tso = offload.OlTxIPv6, offload.TxTCPTSO6
+	v6 := l.L3 == header.L3IPv6
+	ip := offload.OlTxIPv4 | offload.OlTxIPCksum
+	if v6 {
+		ip = offload.OlTxIPv6
 	}
-	if b.hw&tso == 0 {
-		return false
+	var f uint64
+	switch l.L4Proto {
+	case header.ProtoTCP:
+		tso := offload.TxTCPTSO
+		if v6 {
+			tso = offload.TxTCPTSO6
+		}
+		if !b.allowedOwn.Has(tso) {
+			return false, false
+		}
+		f, gso = offload.OlTxTCPSeg|offload.OlTxTCPCksum|ip, b.hw&tso != 0
+	case header.ProtoUDP:
+		uso := offload.TxUDPTSO
+		if v6 {
+			uso = offload.TxUDPTSO6
+		}
+		if !b.allowedOwn.Has(uso) {
+			return false, false
+		}
+		f = offload.OlTxUDPSeg | offload.OlTxUDPCksum | ip
+	default:
+		return false, false
 	}
-	m.SetOlFlags(m.OlFlags()&^(offload.OlRxLRO|offload.OlTxOffloadMask) | offload.OlTxTCPSeg | offload.OlTxTCPCksum | ip)
+	m.SetOlFlags(m.OlFlags()&^(offload.OlRxLRO|offload.OlTxOffloadMask) | f)
 	m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: segsz})
-	return true
+	return true, gso
 }
