@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,5 +271,91 @@ func TestVhostTestpmdGuestTSO(t *testing.T) {
 	t.Logf("%s", st.nonZero())
 	if st.Counters[VhostGSORequests] == 0 {
 		t.Errorf("testpmd's packets did not arrive as GSO frames: %s", st.nonZero())
+	}
+}
+
+// TestVhostClientReconnects: offloadpmd's vhost-user port as the client
+// (client=1) of a guest that is the server (dpdk-testpmd on virtio_user
+// with server=1, sending with txonly). The guest quits: the port goes
+// down. A new guest serves the same socket: the port reconnects by itself
+// and receives its traffic.
+func TestVhostClientReconnects(t *testing.T) {
+	testpmd, err := exec.LookPath("dpdk-testpmd")
+	if err != nil {
+		t.Skip("dpdk-testpmd not installed (scripts/install-deps.sh installs dpdk)")
+	}
+	r := newRig(t, 8192)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "vhost.sock")
+	vh, err := pmd.ProbeVdev("net_vhost_rc,iface=" + sock + ",queues=1,client=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startPort(t, vh, r.pool)
+	// Drain the port as a forwarder would, counting what arrives.
+	var rx atomic.Uint64
+	stop, drained := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(drained)
+		b := pmd.NewBurst(32)
+		defer b.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if n := vh.RxBurst(0, b); n > 0 {
+				rx.Add(uint64(n))
+				pmd.FreeBulk(b)
+				continue
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	defer func() { close(stop); <-drained }()
+	up := func() bool { l, err := vh.Link(); return err == nil && l.Up }
+
+	for run := range 2 {
+		prefix := fmt.Sprintf("opmd_test_rcguest_%d_%d", os.Getpid(), run)
+		cmd := exec.Command(testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
+			"--file-prefix="+prefix, "--vdev=net_virtio_user0,path="+sock+",server=1,queues=1",
+			"--", "-i", "--forward-mode=txonly", "--no-lsc-interrupt", "--total-num-mbufs=4096")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(15*time.Second, up) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("guest %d: the client port did not come up; guest output:\n%s", run+1, log.String())
+		}
+		base := rx.Load()
+		fmt.Fprintln(stdin, "start")
+		got := waitFor(10*time.Second, func() bool { return rx.Load() > base+1000 })
+		fmt.Fprintln(stdin, "stop")
+		fmt.Fprintln(stdin, "quit")
+		_ = stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll("/var/run/dpdk/" + prefix)
+		if !got {
+			t.Fatalf("guest %d: %d packets arrived, want over 1000; guest output:\n%s", run+1, rx.Load()-base, log.String())
+		}
+		if !waitFor(10*time.Second, func() bool { return !up() }) {
+			t.Fatalf("guest %d quit, the port is still up", run+1)
+		}
+		t.Logf("guest %d: %d packets received, then the port went down", run+1, rx.Load()-base)
 	}
 }
