@@ -47,8 +47,13 @@ type guestState struct {
 }
 
 // WatchGuests starts a GuestWatch over ports (those that are not
-// net_vhost are ignored), polling every interval.
-func WatchGuests(tables *offload.Registry, ports []*pmd.EthPort, interval time.Duration) *GuestWatch {
+// net_vhost are ignored), polling every interval. It looks once before it
+// returns, on the caller's goroutine; then, if serialize is not nil, each
+// later look runs through it: DPDK's control functions are not safe
+// against a port being reconfigured or closed at the same time, so an
+// application runs them where its commands run (a look serialize refuses
+// is skipped until the next interval).
+func WatchGuests(tables *offload.Registry, ports []*pmd.EthPort, interval time.Duration, serialize func(func()) error) *GuestWatch {
 	w := &GuestWatch{tables: tables, stop: make(chan struct{}), seen: map[uint16]guestState{}}
 	for _, p := range ports {
 		if p.Info().Driver == "net_vhost" {
@@ -66,7 +71,11 @@ func WatchGuests(tables *offload.Registry, ports []*pmd.EthPort, interval time.D
 			case <-w.stop:
 				return
 			case <-t.C:
-				w.Check()
+				if serialize == nil {
+					w.Check()
+				} else {
+					_ = serialize(w.Check)
+				}
 			}
 		}
 	}()

@@ -59,7 +59,7 @@ func guestPort(t *testing.T, r *e2eRig, name string, offloads bool) (vh, vu *pmd
 	if !waitFor(5*time.Second, func() bool { l, err := vh.Link(); return err == nil && l.Up }) {
 		t.Fatal("vhost link did not come up")
 	}
-	w := WatchGuests(r.reg, []*pmd.EthPort{vh}, 20*time.Millisecond)
+	w := WatchGuests(r.reg, []*pmd.EthPort{vh}, 20*time.Millisecond, nil)
 	t.Cleanup(w.Stop)
 	features, attached := w.Features(vh.ID())
 	if !attached {

@@ -277,7 +277,7 @@ func (a *app) setup() error {
 	}
 	for _, p := range a.ports {
 		if p.Info().Driver == "net_vhost" {
-			a.guests = pipeline.WatchGuests(a.tables, a.ports, 50*time.Millisecond)
+			a.guests = pipeline.WatchGuests(a.tables, a.ports, guestPoll, a.onCommandGoroutine(guestPoll))
 			break
 		}
 	}

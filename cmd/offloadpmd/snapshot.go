@@ -22,15 +22,26 @@ var errBusy = errors.New("offloadpmd is busy (setting up or running a long comma
 const queryWait = 2 * time.Second
 
 // query runs f on the command goroutine and waits for it.
-func (a *app) query(f func()) error {
-	done := make(chan struct{})
-	select {
-	case a.requests <- func() { f(); close(done) }:
-	case <-time.After(queryWait):
-		return errBusy
+func (a *app) query(f func()) error { return a.onCommandGoroutine(queryWait)(f) }
+
+// guestPoll is how often the vhost-user ports' guests are looked at.
+const guestPoll = 50 * time.Millisecond
+
+// onCommandGoroutine returns a function that runs f on the command
+// goroutine, between commands, as query does, but gives up after wait
+// (errBusy) instead of queryWait: for periodic work that can skip a turn,
+// and must not hold up a shutdown.
+func (a *app) onCommandGoroutine(wait time.Duration) func(func()) error {
+	return func(f func()) error {
+		done := make(chan struct{})
+		select {
+		case a.requests <- func() { f(); close(done) }:
+		case <-time.After(wait):
+			return errBusy
+		}
+		<-done
+		return nil
 	}
-	<-done
-	return nil
 }
 
 // serve runs the readers' functions waiting now, without blocking.
