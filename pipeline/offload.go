@@ -384,6 +384,19 @@ func l4Status(m *pmd.Mbuf) checksum.Status {
 	return checksum.Unknown
 }
 
+// ipStatus is the IPv4 header checksum's status as RX found it (the
+// device, or the RX verification stage): GRO need not check a Good one
+// again.
+func ipStatus(m *pmd.Mbuf) checksum.Status {
+	switch m.OlFlags() & offload.OlRxIPCksumMask {
+	case offload.OlRxIPCksumGood:
+		return checksum.Good
+	case offload.OlRxIPCksumBad:
+		return checksum.Bad
+	}
+	return checksum.Unknown
+}
+
 // assemble is stage 4: reassembly and GRO. It may hold packets (they leave
 // in a later burst or by timeout) and may return more packets than it was
 // given (a flow's held packet flushed ahead of the new one); the result is
@@ -477,21 +490,21 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 			bypass++
 			continue
 		}
-		st := l4Status(m)
+		st, ip := l4Status(m), ipStatus(m)
 		if gro && st == checksum.Unknown {
 			if o.cfg.GROTrustRx {
 				st = checksum.Good
 			} else {
 				// GRO merges only verified segments: verify what RX
 				// did not. The Layout goes to GRO with the packet.
-				o.in[n] = assembly.Input{Pkt: pmd.Handle(m)}
+				o.in[n] = assembly.Input{Pkt: pmd.Handle(m), IPCsum: ip}
 				st = s.verifyOne(m, false, true, &o.in[n].Layout)
 				o.in[n].L4Csum = st
 				n++
 				continue
 			}
 		}
-		o.in[n] = assembly.Input{Pkt: pmd.Handle(m), L4Csum: st}
+		o.in[n] = assembly.Input{Pkt: pmd.Handle(m), L4Csum: st, IPCsum: ip}
 		n++
 	}
 	var k int
