@@ -384,19 +384,6 @@ func l4Status(m *pmd.Mbuf) checksum.Status {
 	return checksum.Unknown
 }
 
-// ipStatus is the IPv4 header checksum's status as RX found it (the
-// device, or the RX verification stage): GRO need not check a Good one
-// again.
-func ipStatus(m *pmd.Mbuf) checksum.Status {
-	switch m.OlFlags() & offload.OlRxIPCksumMask {
-	case offload.OlRxIPCksumGood:
-		return checksum.Good
-	case offload.OlRxIPCksumBad:
-		return checksum.Bad
-	}
-	return checksum.Unknown
-}
-
 // assemble is stage 4: reassembly and GRO. It may hold packets (they leave
 // in a later burst or by timeout) and may return more packets than it was
 // given (a flow's held packet flushed ahead of the new one); the result is
@@ -490,7 +477,8 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 			bypass++
 			continue
 		}
-		st, ip := l4Status(m), ipStatus(m)
+		// GRO need not check again an IPv4 header checksum RX found good.
+		st, ip := l4Status(m), rxStatus(m.OlFlags()&offload.OlRxIPCksumMask, offload.OlRxIPCksumGood, offload.OlRxIPCksumBad)
 		if gro && st == checksum.Unknown {
 			if o.cfg.GROTrustRx {
 				st = checksum.Good
