@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/offloadpmd/offloadpmd/config"
+	"github.com/offloadpmd/offloadpmd/internal/proctest"
 	"github.com/offloadpmd/offloadpmd/offload"
 	"github.com/offloadpmd/offloadpmd/offload/checksum"
 	"github.com/offloadpmd/offloadpmd/offload/header"
@@ -224,43 +224,24 @@ func TestVhostTestpmdGuestTSO(t *testing.T) {
 		in := filepath.Join(dir, fmt.Sprintf("in%d.pcap", run))
 		writePcap(t, in, tr.frames())
 		prefix := fmt.Sprintf("opmd_test_guest_%d_%d", os.Getpid(), run)
-		cmd := exec.Command(testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
+		g := proctest.Start(t, testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
 			"--file-prefix="+prefix, "--vdev=net_pcap_g,rx_pcap="+in, "--vdev=net_virtio_user_g,path="+sock+",queues=1",
 			"--", "-i", "--port-topology=paired", "--forward-mode=csum", "--no-lsc-interrupt", "--no-flush-rx",
 			"--total-num-mbufs=4096", "--mbuf-size=34000", "--disable-device-start")
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		// testpmd's csum engine: port 0 (pcap) to port 1 (virtio_user),
 		// the checksums and TSO on port 1's device.
 		for _, c := range []string{"csum set ip hw 1", "csum set tcp hw 1", "tso set 1448 1", "port start all", "start"} {
-			fmt.Fprintln(stdin, c)
+			g.Send(c)
 			time.Sleep(200 * time.Millisecond)
 		}
 		want, _, _, _ := tr.wantOutputs()
 		waitFor(10*time.Second, func() bool { n, _ := sink.seen(); return n >= want })
-		fmt.Fprintln(stdin, "stop")
-		fmt.Fprintln(stdin, "quit")
-		_ = stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		g.Quit(t, "stop", "quit")
 		os.RemoveAll("/var/run/dpdk/" + prefix)
 		got := sink.close()
 		t.Logf("guest %d: %d segments from testpmd's %d super-packets", run+1, len(got), len(tr.pkts))
 		if len(got) == 0 {
-			t.Fatalf("guest %d: nothing arrived from testpmd; its output:\n%s", run+1, log.String())
+			t.Fatalf("guest %d: nothing arrived from testpmd; its output:\n%s", run+1, g.Output())
 		}
 		tr.verify(t, got, e2eExpect{mtu: 1500, segmented: true})
 	}
@@ -318,40 +299,19 @@ func TestVhostClientReconnects(t *testing.T) {
 
 	for run := range 2 {
 		prefix := fmt.Sprintf("opmd_test_rcguest_%d_%d", os.Getpid(), run)
-		cmd := exec.Command(testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
+		g := proctest.Start(t, testpmd, "-l", "0-1", "--no-huge", "-m", "512", "--single-file-segments", "--no-pci",
 			"--file-prefix="+prefix, "--vdev=net_virtio_user0,path="+sock+",server=1,queues=1",
 			"--", "-i", "--forward-mode=txonly", "--no-lsc-interrupt", "--total-num-mbufs=4096")
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		if !waitFor(15*time.Second, up) {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatalf("guest %d: the client port did not come up; guest output:\n%s", run+1, log.String())
+			t.Fatalf("guest %d: the client port did not come up; guest output:\n%s", run+1, g.Output())
 		}
 		base := rx.Load()
-		fmt.Fprintln(stdin, "start")
+		g.Send("start")
 		got := waitFor(10*time.Second, func() bool { return rx.Load() > base+1000 })
-		fmt.Fprintln(stdin, "stop")
-		fmt.Fprintln(stdin, "quit")
-		_ = stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		g.Quit(t, "stop", "quit")
 		os.RemoveAll("/var/run/dpdk/" + prefix)
 		if !got {
-			t.Fatalf("guest %d: %d packets arrived, want over 1000; guest output:\n%s", run+1, rx.Load()-base, log.String())
+			t.Fatalf("guest %d: %d packets arrived, want over 1000; guest output:\n%s", run+1, rx.Load()-base, g.Output())
 		}
 		if !waitFor(10*time.Second, func() bool { return !up() }) {
 			t.Fatalf("guest %d quit, the port is still up", run+1)
