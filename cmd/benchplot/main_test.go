@@ -13,16 +13,16 @@ import (
 
 const sampleCSV = `# bench-io.sh 2026-01-01T00:00:00Z RUNS=3 DUR=10
 bench,case,program,run,value,unit,tool
-io,null,c-reference,1,33.1,Mpps,testpmd
-io,null,offloadpmd,1,30.0,Mpps,offloadpmd
-io,null,c-reference,2,33.5,Mpps,testpmd
-io,null,offloadpmd,2,31.0,Mpps,offloadpmd
-io,null,c-reference,3,32.9,Mpps,testpmd
-io,null,offloadpmd,3,29.0,Mpps,offloadpmd
-io,pcap,c-reference,1,58.0,Mpps,testpmd
-io,pcap,offloadpmd,1,54.0,Mpps,offloadpmd
-io,tso,c-reference,1,2.4,Mseg/s,testpmd
-io,tso,offloadpmd,1,6.0,Mseg/s,offloadpmd
+io,null,c-reference,1,33.1,Mop/s,testpmd
+io,null,offloadpmd,1,30.0,Mop/s,offloadpmd
+io,null,c-reference,2,33.5,Mop/s,testpmd
+io,null,offloadpmd,2,31.0,Mop/s,offloadpmd
+io,null,c-reference,3,32.9,Mop/s,testpmd
+io,null,offloadpmd,3,29.0,Mop/s,offloadpmd
+io,pcap,c-reference,1,58.0,Mop/s,testpmd
+io,pcap,offloadpmd,1,54.0,Mop/s,offloadpmd
+io,tso,c-reference,1,2.4,Mseg/h,testpmd
+io,tso,offloadpmd,1,6.0,Mseg/h,offloadpmd
 `
 
 func TestParseCSV(t *testing.T) {
@@ -33,16 +33,16 @@ func TestParseCSV(t *testing.T) {
 	if len(ms) != 10 {
 		t.Fatalf("got %d measurements, want 10", len(ms))
 	}
-	want := Measurement{Bench: "io", Case: "null", Program: "c-reference", Run: "1", Value: 33.1, Unit: "Mpps", Line: 3}
+	want := Measurement{Bench: "io", Case: "null", Program: "c-reference", Run: "1", Value: 33.1, Unit: "Mop/s", Line: 3}
 	if ms[0] != want {
 		t.Errorf("first row %+v, want %+v", ms[0], want)
 	}
 	// Columns are found by name, in any order, with spaces around.
-	ms, err = ParseCSV(strings.NewReader("unit, value,run,program,case,bench\nMpps, 1.5,1,offloadpmd,a,io\n"), "y.csv")
+	ms, err = ParseCSV(strings.NewReader("unit, value,run,program,case,bench\nMop/s, 1.5,1,offloadpmd,a,io\n"), "y.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms[0].Value != 1.5 || ms[0].Case != "a" || ms[0].Unit != "Mpps" {
+	if ms[0].Value != 1.5 || ms[0].Case != "a" || ms[0].Unit != "Mop/s" {
 		t.Errorf("reordered columns: %+v", ms[0])
 	}
 }
@@ -57,12 +57,12 @@ func TestParseCSVErrors(t *testing.T) {
 		{"no rows", hdr, "no measurements"},
 		{"missing column", "bench,case,program,run,value\nio,a,b,1,2\n", `bad.csv:1: bad results CSV: header has no "unit" column`},
 		{"missing column after comment", "# c\nbench,case,program,run,unit\n", `bad.csv:2: bad results CSV: header has no "value" column`},
-		{"bad value", hdr + "io,a,offloadpmd,1,2.0,Mpps\nio,a,c-reference,1,fast,Mpps\n", `bad.csv:3: bad results CSV: value "fast" is not a non-negative number`},
-		{"negative", hdr + "io,a,offloadpmd,1,-1,Mpps\n", `bad.csv:2: bad results CSV: value "-1"`},
-		{"NaN", hdr + "io,a,offloadpmd,1,NaN,Mpps\n", `bad.csv:2: bad results CSV: value "NaN"`},
+		{"bad value", hdr + "io,a,offloadpmd,1,2.0,Mop/s\nio,a,c-reference,1,fast,Mop/s\n", `bad.csv:3: bad results CSV: value "fast" is not a non-negative number`},
+		{"negative", hdr + "io,a,offloadpmd,1,-1,Mop/s\n", `bad.csv:2: bad results CSV: value "-1"`},
+		{"NaN", hdr + "io,a,offloadpmd,1,NaN,Mop/s\n", `bad.csv:2: bad results CSV: value "NaN"`},
 		{"short row", hdr + "io,a,offloadpmd,1,2\n", "bad.csv: bad results CSV: record on line 2: wrong number of fields"},
-		{"empty case", hdr + "io,,offloadpmd,1,2,Mpps\n", "bad.csv:2: bad results CSV: empty case"},
-		{"bad quote", hdr + "io,\"a,offloadpmd,1,2,Mpps\n", "bad.csv: bad results CSV:"},
+		{"empty case", hdr + "io,,offloadpmd,1,2,Mop/s\n", "bad.csv:2: bad results CSV: empty case"},
+		{"bad quote", hdr + "io,\"a,offloadpmd,1,2,Mop/s\n", "bad.csv: bad results CSV:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseCSV(strings.NewReader(tc.in), "bad.csv")
@@ -108,11 +108,11 @@ func TestTable(t *testing.T) {
 	if tb.Reference != "c-reference" {
 		t.Errorf("reference %q, want c-reference", tb.Reference)
 	}
-	if got := strings.Join(tb.Units, " "); got != "Mpps Mseg/s" {
+	if got := strings.Join(tb.Units, " "); got != "Mop/s Mseg/h" {
 		t.Errorf("units %q", got)
 	}
-	if got := strings.Join(tb.Cases["Mpps"], " "); got != "null pcap" {
-		t.Errorf("Mpps cases %q", got)
+	if got := strings.Join(tb.Cases["Mop/s"], " "); got != "null pcap" {
+		t.Errorf("Mop/s cases %q", got)
 	}
 	if got := tb.Group("null", "offloadpmd").Median(); got != 30 {
 		t.Errorf("null offloadpmd median %v, want 30", got)
@@ -125,7 +125,7 @@ func TestTable(t *testing.T) {
 	}
 
 	// Several programs not named offloadpmd*: -ref must say which.
-	kernel := "bench,case,program,run,value,unit\nkernel,tcp,kernel-veth,1,40,Gbit/s\nkernel,tcp,offloadpmd-gso,1,20,Gbit/s\nkernel,tcp,other,1,1,Gbit/s\n"
+	kernel := "bench,case,program,run,value,unit\nkernel,tcp,kernel-veth,1,40,Gop/s\nkernel,tcp,offloadpmd-gso,1,20,Gop/s\nkernel,tcp,other,1,1,Gop/s\n"
 	ms, _ = ParseCSV(strings.NewReader(kernel), "k.csv")
 	if _, err := NewTable(ms, "k.csv", ""); err == nil || !strings.Contains(err.Error(), "-ref") {
 		t.Errorf("two references: error %v", err)
@@ -143,8 +143,8 @@ func TestTable(t *testing.T) {
 
 	// One benchmark per file; one unit per case.
 	for _, bad := range []string{
-		"bench,case,program,run,value,unit\nio,a,offloadpmd,1,1,Mpps\noffload,a,offloadpmd,1,1,Mpps\n",
-		"bench,case,program,run,value,unit\nio,a,offloadpmd,1,1,Mpps\nio,a,c-reference,1,1,Gbit/s\n",
+		"bench,case,program,run,value,unit\nio,a,offloadpmd,1,1,Mop/s\noffload,a,offloadpmd,1,1,Mop/s\n",
+		"bench,case,program,run,value,unit\nio,a,offloadpmd,1,1,Mop/s\nio,a,c-reference,1,1,Gop/s\n",
 	} {
 		ms, err := ParseCSV(strings.NewReader(bad), "m.csv")
 		if err != nil {
@@ -185,7 +185,7 @@ func TestRunWritesPNG(t *testing.T) {
 
 	// A bad CSV names itself and the line, and writes nothing.
 	bad := filepath.Join(dir, "bad.csv")
-	if err := os.WriteFile(bad, []byte("bench,case,program,run,value,unit\nio,a,offloadpmd,1,x,Mpps\n"), 0o644); err != nil {
+	if err := os.WriteFile(bad, []byte("bench,case,program,run,value,unit\nio,a,offloadpmd,1,x,Mop/s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	err = run(bad, "", "", "")

@@ -176,7 +176,7 @@ func BenchmarkTSS(b *testing.B) {
 				}
 			}
 			el := time.Since(start)
-			b.ReportMetric(float64(b.N)*float64(len(s.keys))/el.Seconds()/1e6, "Mpps")
+			b.ReportMetric(float64(el.Nanoseconds())/float64(b.N)/float64(len(s.keys)), "ns/key")
 			b.ReportMetric(float64(len(ts.tuples)), "tuples")
 			b.ReportMetric(build.Seconds()*1e3, "build-ms")
 		})
@@ -325,7 +325,7 @@ func BenchmarkTSSRanges(b *testing.B) {
 				}
 			}
 			el := time.Since(start)
-			b.ReportMetric(float64(b.N)*float64(len(s.keys))/el.Seconds()/1e6, "Mpps")
+			b.ReportMetric(float64(el.Nanoseconds())/float64(b.N)/float64(len(s.keys)), "ns/key")
 			b.ReportMetric(float64(len(ts.tuples)), "tuples")
 		})
 	}
