@@ -138,7 +138,6 @@ path() {
 	awk '/NIC statistics for port/ {p=$(NF-1)+0} /Rx-pps:/ && p==0 {r=$2} END {print r+0}' "$log"
 }
 
-PERF=$(command -v perf || true)
 
 # cpu_share PREFIX DELAY SECONDS OUT: after DELAY s, the share of one CPU
 # the forwarding lcore's thread (worker-1) of the process run with

@@ -60,32 +60,6 @@ CRYPTOBENCH=$TMP/cryptobench
 
 ops_for() { case $1 in crypto_openssl) echo "$OPENSSL_OPS" ;; *) echo "$TOTAL_OPS" ;; esac; }
 
-PERF=$(command -v perf || true)
-
-# worker_cpu PATTERN OUT: waits for the process whose command line matches
-# PATTERN, then for its worker lcore thread, and writes the thread's CPU
-# time in ms (perf stat task-clock, counted until the thread exits) to
-# OUT; "0" when it cannot (no perf, the thread not found in time).
-worker_cpu() {
-	local pat=$1 out=$2 pid="" tid="" f
-	echo 0 >"$out"
-	[ -n "$PERF" ] || return 0
-	for _ in $(seq 500); do
-		pid=$(pgrep -f "$pat" | head -1 || true)
-		if [ -n "$pid" ]; then
-			for f in /proc/"$pid"/task/*/comm; do
-				if grep -q 'worker-1$' "$f" 2>/dev/null; then
-					tid=${f%/comm}
-					tid=${tid##*/}
-					break 2
-				fi
-			done
-		fi
-		sleep 0.01
-	done
-	[ -n "$tid" ] || return 0
-	"$PERF" stat -x, -e task-clock -t "$tid" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" {print $1+0}' >"$out" || echo 0 >"$out"
-}
 
 # reference PMD ALG RUN: one crypto_perf.sh run, with its worker thread's
 # CPU time; prints "size gbps wall_s" lines, then "cpu cpu_s".

@@ -146,7 +146,6 @@ if [ "$TXONLY" != 0 ]; then
 	TXENGINES=txonly
 	[ -n "${BASELINE:-}" ] && TXENGINES="$TXENGINES base-txonly"
 fi
-PERF=$(command -v perf || true)
 
 # pcap SIZE: UDP/IPv4 packets of SIZE bytes (IP header on), 64 flows.
 pcap() {
@@ -242,29 +241,6 @@ ours() {
 	rm -f "$win"
 	awk -v sh="$share" '/NIC statistics for port/ {p = $(NF-1) + 0} /Tx-pps:/ && p == 0 {t = $2}
 		END {print t + 0, sh}' "$log"
-}
-
-# worker_cpu PATTERN OUT: perf stat's task-clock (ms) of the worker lcore
-# thread of the process matching PATTERN, until it exits; 0 without perf.
-worker_cpu() {
-	local pat=$1 out=$2 pid="" tid="" f
-	echo 0 >"$out"
-	[ -n "$PERF" ] || return 0
-	for _ in $(seq 500); do
-		pid=$(pgrep -f "$pat" | head -1 || true)
-		if [ -n "$pid" ]; then
-			for f in /proc/"$pid"/task/*/comm; do
-				if grep -q 'worker-1$' "$f" 2>/dev/null; then
-					tid=${f%/comm}
-					tid=${tid##*/}
-					break 2
-				fi
-			done
-		fi
-		sleep 0.01
-	done
-	[ -n "$tid" ] || return 0
-	"$PERF" stat -x, -e task-clock -t "$tid" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" {print $1+0}' >"$out" || echo 0 >"$out"
 }
 
 # reference ALG RUN: one crypto_perf.sh run; prints "bufsize gbps mops"

@@ -16,6 +16,34 @@
 # average at the start; the settings. benchplot makes them the title.
 
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+PERF=${PERF:-$(command -v perf || true)}
+
+# worker_cpu PATTERN OUT: waits for the process whose command line matches
+# PATTERN, then for its worker lcore thread (worker-1), and writes the
+# thread's CPU time in ms (perf stat task-clock, counted until the thread
+# exits) to OUT; "0" when it cannot (no perf, the thread not found in
+# time). bench-crypto.sh and bench-esp.sh divide crypto-perf's figures by
+# it to get on-CPU ones.
+worker_cpu() {
+	local pat=$1 out=$2 pid="" tid="" f
+	echo 0 >"$out"
+	[ -n "$PERF" ] || return 0
+	for _ in $(seq 500); do
+		pid=$(pgrep -f "$pat" | head -1 || true)
+		if [ -n "$pid" ]; then
+			for f in /proc/"$pid"/task/*/comm; do
+				if grep -q 'worker-1$' "$f" 2>/dev/null; then
+					tid=${f%/comm}
+					tid=${tid##*/}
+					break 2
+				fi
+			done
+		fi
+		sleep 0.01
+	done
+	[ -n "$tid" ] || return 0
+	"$PERF" stat -x, -e task-clock -t "$tid" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" {print $1+0}' >"$out" || echo 0 >"$out"
+}
 
 # results_init NAME SETTINGS: start the CSVs and the clock.
 results_init() {
