@@ -3,7 +3,6 @@ package pipeline
 import (
 	"encoding/binary"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,14 +20,11 @@ import (
 // the guest's features.
 func guestPort(t *testing.T, r *e2eRig, name string, offloads bool) (vh, vu *pmd.EthPort, features uint64) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "vhost.sock")
-	vh, err := pmd.ProbeVdev(fmt.Sprintf("net_vhost_%s,iface=%s,queues=1", name, sock))
-	if err != nil {
-		t.Fatal(err)
-	}
+	vh, sock := vhostPort(t, name, "")
 	tab := r.publish(vh, offload.Change{})
 	tab, _ = tab.WithHardwareTx(GuestHardwareTx(vh, 0, false))
-	if tab, err = tab.Apply(offload.Change{EnableTx: allCsums | allSegs}); err != nil {
+	tab, err := tab.Apply(offload.Change{EnableTx: allCsums | allSegs})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.reg.Publish(tab); err != nil {

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -25,11 +24,7 @@ import (
 func TestVhostUserPair(t *testing.T) {
 	pmdtest.Need(t)
 	pool := pmdtest.Pool(t, 4096, 0)
-	sock := filepath.Join(t.TempDir(), "vhost.sock")
-	vh, err := pmd.ProbeVdev("net_vhost_t0,iface=" + sock + ",queues=1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	vh, sock := vhostPort(t, "t0", "")
 	startPort(t, vh, pool)
 	vu, err := pmd.ProbeVdev("virtio_user_t0,path=" + sock + ",queues=1")
 	if err != nil {
@@ -99,15 +94,11 @@ func TestVhostGuestTSO(t *testing.T) {
 		rxCsum := c.rxCsum
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, 8192)
-			sock := filepath.Join(t.TempDir(), "vhost.sock")
-			legacy := ""
+			opts := ",tso=1"
 			if c.legacy {
-				legacy = ",legacy-ol-flags=1"
+				opts += ",legacy-ol-flags=1"
 			}
-			vh, err := pmd.ProbeVdev(fmt.Sprintf("net_vhost_gt%d,iface=%s,queues=1,tso=1%s", i, sock, legacy))
-			if err != nil {
-				t.Fatal(err)
-			}
+			vh, sock := vhostPort(t, fmt.Sprintf("gt%d", i), opts)
 			rx := offload.Change{EnableTx: allCsums | allSegs}
 			if rxCsum {
 				want := offload.RxTCPCksum | offload.RxUDPCksum
@@ -200,17 +191,10 @@ func prepare(t *testing.T, m *pmd.Mbuf) {
 // connects to the same socket: offloadpmd's vhost-user server takes it
 // without a restart, and its traffic is checked the same way.
 func TestVhostTestpmdGuestTSO(t *testing.T) {
-	testpmd, err := exec.LookPath("dpdk-testpmd")
-	if err != nil {
-		t.Skip("dpdk-testpmd not installed (scripts/install-deps.sh installs dpdk)")
-	}
+	testpmd := pmdtest.Testpmd(t)
 	r := newRig(t, 8192)
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "vhost.sock")
-	vh, err := pmd.ProbeVdev("net_vhost_tp,iface=" + sock + ",queues=1,tso=1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	vh, sock := vhostPort(t, "tp", ",tso=1")
+	dir := filepath.Dir(sock)
 	startPort(t, vh, r.pool)
 	out, _, outTx := ringPort(t, "e2evt_out", r.pool)
 	r.publish(vh, offload.Change{EnableTx: allCsums | allSegs})
@@ -261,17 +245,9 @@ func TestVhostTestpmdGuestTSO(t *testing.T) {
 // down. A new guest serves the same socket: the port reconnects by itself
 // and receives its traffic.
 func TestVhostClientReconnects(t *testing.T) {
-	testpmd, err := exec.LookPath("dpdk-testpmd")
-	if err != nil {
-		t.Skip("dpdk-testpmd not installed (scripts/install-deps.sh installs dpdk)")
-	}
+	testpmd := pmdtest.Testpmd(t)
 	r := newRig(t, 8192)
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "vhost.sock")
-	vh, err := pmd.ProbeVdev("net_vhost_rc,iface=" + sock + ",queues=1,client=1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	vh, sock := vhostPort(t, "rc", ",client=1")
 	startPort(t, vh, r.pool)
 	// Drain the port as a forwarder would, counting what arrives.
 	var rx atomic.Uint64
@@ -318,4 +294,17 @@ func TestVhostClientReconnects(t *testing.T) {
 		}
 		t.Logf("guest %d: %d packets received, then the port went down", run+1, rx.Load()-base)
 	}
+}
+
+// vhostPort probes net_vhost_NAME, one queue, on a socket in a temporary
+// directory, with more devargs in opts (",tso=1"); it returns the port
+// (not yet configured) and the socket's path.
+func vhostPort(t *testing.T, name, opts string) (*pmd.EthPort, string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "vhost.sock")
+	vh, err := pmd.ProbeVdev("net_vhost_" + name + ",iface=" + sock + ",queues=1" + opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vh, sock
 }

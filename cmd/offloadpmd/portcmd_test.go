@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/offloadpmd/offloadpmd/pmd/pmdtest"
 )
 
 // TestPortCommandsSession runs the port and monitor commands from a
@@ -177,10 +179,7 @@ func TestEveryCommandRuns(t *testing.T) {
 // and `show port info` names its features and the offloads left to it.
 func TestVhostGuestShown(t *testing.T) {
 	needRoot(t)
-	testpmd, err := exec.LookPath("dpdk-testpmd")
-	if err != nil {
-		t.Skip("dpdk-testpmd not installed (scripts/install-deps.sh installs dpdk)")
-	}
+	testpmd := pmdtest.Testpmd(t)
 	sock := t.TempDir() + "/vhost.sock"
 	prefix := fmt.Sprintf("opmd_cmdtest_guest_%d", os.Getpid())
 	t.Cleanup(func() { os.RemoveAll("/var/run/dpdk/" + prefix) })

@@ -5,6 +5,7 @@ package pmdtest
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -93,4 +94,15 @@ func short(s string) string {
 		}
 	}
 	return string(out)
+}
+
+// Testpmd returns dpdk-testpmd's path, as a peer for tests (a vhost-user
+// guest), or skips the test where it is not installed.
+func Testpmd(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("dpdk-testpmd")
+	if err != nil {
+		t.Skip("dpdk-testpmd not installed (scripts/install-deps.sh installs dpdk)")
+	}
+	return p
 }
