@@ -179,11 +179,7 @@ func TestVhostToGuest(t *testing.T) {
 			}
 			enqueue(t, inRx, ms)
 			outs := guestReceive(t, vu, wantBytes)
-			if err := f.Stop(); err != nil {
-				t.Error(err)
-			}
-			st := total(f)
-			t.Logf("%s", st.nonZero())
+			stopTotal(t, f)
 
 			var frames [][]byte
 			supers, partials := 0, 0
@@ -249,11 +245,7 @@ func TestVhostGuestGetsAssembled(t *testing.T) {
 	tr := newTraffic(t, flows, sizes, false)
 	inject(t, inRx, r.pool, tr.frames())
 	outs := guestReceive(t, vu, len(flows)*segs*size)
-	if err := f.Stop(); err != nil {
-		t.Error(err)
-	}
-	st := total(f)
-	t.Logf("%s", st.nonZero())
+	st := stopTotal(t, f)
 	var frames [][]byte
 	supers, udp := 0, 0
 	for k, g := range outs {

@@ -664,6 +664,18 @@ func (r *e2eRig) start(e *Engine, streams ...[2]*pmd.EthPort) *Forwarder {
 	return f
 }
 
+// stopTotal stops the forwarder and returns (and logs) its streams'
+// summed statistics.
+func stopTotal(t *testing.T, f *Forwarder) Stats {
+	t.Helper()
+	if err := f.Stop(); err != nil {
+		t.Error(err)
+	}
+	st := total(f)
+	t.Logf("%s", st.nonZero())
+	return st
+}
+
 // total sums the forwarder's stream statistics.
 func total(f *Forwarder) Stats {
 	var t Stats

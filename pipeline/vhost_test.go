@@ -147,11 +147,7 @@ func TestVhostGuestTSO(t *testing.T) {
 			pmd.FreeBulk(b)
 			want, _, _, _ := tr.wantOutputs()
 			waitFor(5*time.Second, func() bool { n, _ := sink.seen(); return n >= want })
-			if err := f.Stop(); err != nil {
-				t.Error(err)
-			}
-			st := total(f)
-			t.Logf("%s", st.nonZero())
+			st := stopTotal(t, f)
 			tr.verify(t, sink.close(), e2eExpect{mtu: 1500, segmented: true})
 			mapped := st.Counters[VhostGSORequests]
 			if c.legacy {
@@ -229,11 +225,7 @@ func TestVhostTestpmdGuestTSO(t *testing.T) {
 		}
 		tr.verify(t, got, e2eExpect{mtu: 1500, segmented: true})
 	}
-	if err := f.Stop(); err != nil {
-		t.Error(err)
-	}
-	st := total(f)
-	t.Logf("%s", st.nonZero())
+	st := stopTotal(t, f)
 	if st.Counters[VhostGSORequests] == 0 {
 		t.Errorf("testpmd's packets did not arrive as GSO frames: %s", st.nonZero())
 	}

@@ -66,11 +66,7 @@ func TestTapKernelToKernel(t *testing.T) {
 			pmdtest.TCPThrough(t, nsA, nsB, "fd00:252::2", 8<<20)
 			udpSegmentThrough(t, nsA, nsB, "fd00:252::2", 1380, 40, 50)
 			after := kernelCounters(t, nsB)
-			if err := f.Stop(); err != nil {
-				t.Error(err)
-			}
-			st := total(f)
-			t.Logf("%s", st.nonZero())
+			st := stopTotal(t, f)
 			for _, k := range []string{"TcpInCsumErrors", "IpInHdrErrors", "TcpInErrs", "UdpInCsumErrors", "UdpInErrors", "Udp6InCsumErrors", "Udp6InErrors", "Ip6InHdrErrors"} {
 				if after[k] != before[k] {
 					t.Errorf("receiver's %s went from %d to %d", k, before[k], after[k])
