@@ -64,18 +64,9 @@ one() {
 	prefix="opmdbench_dos_${prog}_$$_$i"
 	log="$LOGS/${prog}.run$i.log"
 	# shellcheck disable=SC2086
-	{
-		sleep 2
-		echo start
-		sleep 2
-		echo "show port stats all"
-		sleep "$DUR"
-		echo "show port stats all"
-		[ "$prog" = testpmd ] || echo "show offload stats"
-		echo stop
-		sleep 1
-		echo quit
-	} | timeout $((DUR + 60)) $bin -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" \
+	local more=()
+	[ "$prog" = testpmd ] || more=("show offload stats")
+	stats_session 2 "$DUR" "${more[@]}" | timeout $((DUR + 60)) $bin -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" \
 		--vdev=net_pcap0,rx_pcap=$PCAP,infinite_rx=1 -- \
 		-i --no-lsc-interrupt --total-num-mbufs=16384 --forward-mode=io --port-topology=loop $extra >"$log" 2>&1 || true
 	rm -rf "/var/run/dpdk/$prefix"

@@ -60,17 +60,7 @@ one() {
 	prefix="opmdbench_${prog}_${c}_$$_$i"
 	log="$LOGS/${c}.${prog}.run$i.log"
 	# shellcheck disable=SC2086
-	{
-		sleep 2
-		echo start
-		sleep 2
-		echo "show port stats all"
-		sleep "$DUR"
-		echo "show port stats all"
-		echo stop
-		sleep 1
-		echo quit
-	} | timeout $((DUR + 60)) $bin -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" $eal -- \
+	stats_session 2 "$DUR" | timeout $((DUR + 60)) $bin -l 0-1 --no-huge -m 1024 --no-pci --file-prefix="$prefix" $eal -- \
 		-i --no-lsc-interrupt --total-num-mbufs=16384 $app $extra >"$log" 2>&1 || true
 	rm -rf "/var/run/dpdk/$prefix"
 	awk '/NIC statistics for port/ {p=$(NF-1)+0} /Rx-pps:/ && p==0 {r=$2} END {print r+0}' "$log"

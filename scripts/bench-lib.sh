@@ -18,6 +18,26 @@
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 PERF=${PERF:-$(command -v perf || true)}
 
+# stats_session WARMUP DUR [LINE...]: prints, paced, the interactive
+# commands the DPDK anchors drive testpmd with (pipe it into either
+# program): after WARMUP s `start`, 2 s later `show port stats all`, DUR s
+# later again (so the last block's Rx-pps/Tx-pps are testpmd's "since last
+# show" rates over DUR s), then each LINE, stop, quit.
+stats_session() {
+	local warm=$1 dur=$2 l
+	shift 2
+	sleep "$warm"
+	echo start
+	sleep 2
+	echo "show port stats all"
+	sleep "$dur"
+	echo "show port stats all"
+	for l in "$@"; do echo "$l"; done
+	echo stop
+	sleep 1
+	echo quit
+}
+
 # worker_cpu PATTERN OUT: waits for the process whose command line matches
 # PATTERN, then for its worker lcore thread (worker-1), and writes the
 # thread's CPU time in ms (perf stat task-clock, counted until the thread
