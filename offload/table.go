@@ -116,7 +116,7 @@ func performer(enabled, hw, sw bool) Performer {
 func (t *Table) DeviceRx() RxCaps { return t.enRx & t.hwRx &^ t.forceSwRx & RxDPDKMask }
 
 // DeviceTx are the TX offloads to enable in the device's configuration.
-func (t *Table) DeviceTx() TxCaps { return t.enTx & t.hwTx &^ t.forceSwTx & TxDPDKMask }
+func (t *Table) DeviceTx() TxCaps { return t.HardwareTxTasks() & TxDPDKMask }
 
 // HardwareTxTasks are the enabled TX capabilities the device performs,
 // the bits DPDK has no flag for included (a TAP kernel's or a vhost-user
