@@ -62,27 +62,48 @@ func BenchmarkEncrypt(b *testing.B) {
 
 const burst = 32
 
-func benchEncrypt(b *testing.B, alg Algorithm, size int) {
+// benchBurst is a burst of the same IPv4 packet, each in a buffer of its
+// own with room around it, for the encapsulation benchmarks.
+type benchBurst struct {
+	ps   []Packet
+	orig []byte
+}
+
+const benchHead = 128
+
+// encapBurst is an outbound tunnel SA of alg and a burst of size-byte
+// packets (IP length) for it.
+func encapBurst(b *testing.B, alg Algorithm, size int) (*SA, benchBurst) {
 	_, out, _ := pair(b, alg, Tunnel, false, false)
-	orig := frame(b, false, false, size-28)
-	const head = 128
-	ps := make([]Packet, burst)
-	for i := range ps {
-		ps[i] = *inBuffer(orig, head, 64)
+	bb := benchBurst{ps: make([]Packet, burst), orig: frame(b, false, false, size-28)}
+	for i := range bb.ps {
+		bb.ps[i] = *inBuffer(bb.orig, benchHead, 64)
 	}
+	return out, bb
+}
+
+// rewind puts packet i back as it was before encapsulation (its L2 and
+// inner IPv4 headers, 34 bytes, and its place) and returns it.
+func (bb benchBurst) rewind(i int) *Packet {
+	p := &bb.ps[i]
+	const hdr = header.EthernetLen + header.IPv4MinLen
+	copy(p.Buf[benchHead:benchHead+hdr], bb.orig[:hdr])
+	p.Off, p.Len = benchHead, len(bb.orig)
+	return p
+}
+
+func benchEncrypt(b *testing.B, alg Algorithm, size int) {
+	out, ps := encapBurst(b, alg, size)
 	jobs := make([]Job, burst)
 	pkts := make([][]byte, burst)
 	var e GoEngine
-	hdr := header.EthernetLen + header.IPv4MinLen
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for n := 0; n < b.N; n += burst {
 		k := min(burst, b.N-n)
 		for i := range k {
-			p := &ps[i]
-			copy(p.Buf[head:head+hdr], orig[:hdr])
-			p.Off, p.Len = head, len(orig)
+			p := ps.rewind(i)
 			if why := out.PrepareEncrypt(p, header.EthernetLen, &jobs[i]); why != OK {
 				b.Fatal(why)
 			}

@@ -22,25 +22,15 @@ func BenchmarkPrepareEncrypt(b *testing.B) {
 }
 
 func benchPrepare(b *testing.B, alg Algorithm, size int) {
-	_, out, _ := pair(b, alg, Tunnel, false, false)
-	orig := frame(b, false, false, size-28)
-	const head = 128
-	ps := make([]Packet, burst)
-	for i := range ps {
-		ps[i] = *inBuffer(orig, head, 64)
-	}
+	out, ps := encapBurst(b, alg, size)
 	var job Job
 	var seqs SeqBlock
-	hdr := header.EthernetLen + header.IPv4MinLen
 	b.ReportAllocs()
 	b.ResetTimer()
 	for n := 0; n < b.N; n += burst {
 		k := min(burst, b.N-n)
 		for i := range k {
-			p := &ps[i]
-			copy(p.Buf[head:head+hdr], orig[:hdr])
-			p.Off, p.Len = head, len(orig)
-			if why := out.PrepareEncryptSeq(p, header.EthernetLen, &job, &seqs); why != OK {
+			if why := out.PrepareEncryptSeq(ps.rewind(i), header.EthernetLen, &job, &seqs); why != OK {
 				b.Fatal(why)
 			}
 		}
