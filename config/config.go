@@ -139,6 +139,7 @@ type Config struct {
 	BusyPoll       bool   // never back off when idle (benchmarks)
 	Pipeline       bool   // stages split over two lcores per stream
 	RxBursts       uint16 // full RX bursts one poll may take
+	DirectRounds   uint16 // bursts of plain io forwarding C may take per crossing
 	RunTime        uint   // seconds to forward before exiting; 0: until signalled
 	LogLevel       string // zerolog level
 	MetricsAddr    string // Prometheus listen address; "": no /metrics
@@ -177,6 +178,7 @@ func Defaults() Config {
 		TxQueues:      1,
 		Burst:         32,
 		RxBursts:      1,
+		DirectRounds:  8,
 		TxPkts:        []uint16{64},
 		TxIPSrc:       net.IPv4(198, 18, 0, 1).To4(),
 		TxIPDst:       net.IPv4(198, 18, 0, 2).To4(),

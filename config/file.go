@@ -526,6 +526,7 @@ func (l *loader) forwardingSec(v *yaml.Node, p string) {
 		{"pipeline", l.setBool(&c.Pipeline)},
 		{"run_time", l.setUint(&c.RunTime, 0, 1<<31)},
 		{"rx_bursts", l.setU16(&c.RxBursts, 1, 16)},
+		{"direct_rounds", l.setU16(&c.DirectRounds, 1, 64)},
 		{"tx_retry", l.setU32(&c.TxRetry, 0, 1<<20)},
 		{"tx_retry_delay_us", l.setU32(&c.TxRetryDelayUs, 0, 1<<20)},
 	})

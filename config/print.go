@@ -17,7 +17,7 @@ var FileKeys = map[string]string{
 	"forward-mode": "forwarding.engine", "port-topology": "forwarding.topology",
 	"nb-cores": "forwarding.nb_cores", "stats-period": "forwarding.stats_period",
 	"busy-poll": "forwarding.busy_poll", "pipeline": "forwarding.pipeline", "run-time": "forwarding.run_time",
-	"rx-bursts": "forwarding.rx_bursts", "tx-retry": "forwarding.tx_retry", "tx-retry-delay": "forwarding.tx_retry_delay_us",
+	"rx-bursts": "forwarding.rx_bursts", "direct-rounds": "forwarding.direct_rounds", "tx-retry": "forwarding.tx_retry", "tx-retry-delay": "forwarding.tx_retry_delay_us",
 	"rxq": "queues.rx", "txq": "queues.tx", "rxd": "queues.rxd", "txd": "queues.txd", "burst": "burst",
 	"total-num-mbufs": "mbufs.total", "mbuf-size": "mbufs.size", "mbcache": "mbufs.cache",
 	"rx-caps": "offloads.rx", "tx-caps": "offloads.tx", "sw-rx": "offloads.software_rx", "sw-tx": "offloads.software_tx",
@@ -92,6 +92,7 @@ type (
 		Pipeline       bool   `yaml:"pipeline"`
 		RunTime        uint   `yaml:"run_time"`
 		RxBursts       uint16 `yaml:"rx_bursts"`
+		DirectRounds   uint16 `yaml:"direct_rounds"`
 		TxRetry        uint32 `yaml:"tx_retry"`
 		TxRetryDelayUs uint32 `yaml:"tx_retry_delay_us"`
 	}
@@ -184,7 +185,7 @@ func (c *Config) fileOf() yamlFile {
 		Mbufs:    yamlMbufs{Total: c.TotalNumMbufs, Size: c.MbufSize, Cache: c.MbufCache},
 		Forwarding: yamlForwarding{Engine: c.ForwardMode, Topology: c.Topology.String(), NbCores: c.NbCores,
 			StatsPeriod: c.StatsPeriod, BusyPoll: c.BusyPoll, Pipeline: c.Pipeline, RunTime: c.RunTime,
-			RxBursts: c.RxBursts, TxRetry: c.TxRetry, TxRetryDelayUs: c.TxRetryDelayUs},
+			RxBursts: c.RxBursts, DirectRounds: c.DirectRounds, TxRetry: c.TxRetry, TxRetryDelayUs: c.TxRetryDelayUs},
 		Assembly: yamlAssembly{GROTimeoutUs: c.GROTimeoutUs, GROFlows: c.GROFlows, GRONoVerify: c.GRONoVerify,
 			ReassTimeoutS: c.ReassTimeoutS},
 		LogLevel:    c.LogLevel,

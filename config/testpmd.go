@@ -274,6 +274,8 @@ func init() {
 			set: uintArgCfg(func(c *Config) *uint { return &c.ReassTimeoutS }, 1, 3600)},
 		{name: "rx-bursts", arg: needArg, usage: "--rx-bursts=N: a poll takes up to N back-to-back full RX bursts before the engine runs (default 1, as testpmd). More amortises the cgo crossing but keeps more mbufs in flight; measure before raising it.",
 			set: u16Arg(func(c *Config) *uint16 { return &c.RxBursts }, 1, 16)},
+		{name: "direct-rounds", arg: needArg, usage: "--direct-rounds=N: while a stream's bursts need nothing from Go (io engine, no stage enabled on its ports, nobody watching), C forwards up to N of them per crossing into Go (default 8; 1: one crossing per burst). A table change still reaches the next burst.",
+			set: u16Arg(func(c *Config) *uint16 { return &c.DirectRounds }, 1, 64)},
 		{name: "run-time", arg: needArg, usage: "--run-time=SECONDS: forward for SECONDS, then stop and exit as on SIGINT.",
 			set: uintArgCfg(func(c *Config) *uint { return &c.RunTime }, 1, 1<<31)},
 		{name: "metrics-addr", arg: needArg, usage: "--metrics-addr=[HOST]:PORT: serve Prometheus /metrics there (off by default; a bare :PORT listens on 127.0.0.1 only).",

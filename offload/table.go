@@ -278,8 +278,26 @@ const MaxPorts = 64
 // Registry publishes each port's current table. Load is lock-free, for
 // lcores once per burst; Update serialises writers.
 type Registry struct {
-	mu     sync.Mutex
-	tables [MaxPorts]atomic.Pointer[Table]
+	mu       sync.Mutex
+	tables   [MaxPorts]atomic.Pointer[Table]
+	onChange func()
+}
+
+// OnChange sets f to be called after each table the registry publishes,
+// once lcores can load it (with the registry's lock held: f must not
+// call back into it). nil removes it.
+func (r *Registry) OnChange(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onChange = f
+}
+
+// store publishes t as port's table. r.mu is held.
+func (r *Registry) store(port uint16, t *Table) {
+	r.tables[port].Store(t)
+	if r.onChange != nil {
+		r.onChange()
+	}
 }
 
 // Load returns port's current table, or nil.
@@ -297,7 +315,7 @@ func (r *Registry) Publish(t *Table) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.tables[t.Port].Store(t)
+	r.store(t.Port, t)
 	return nil
 }
 
@@ -314,7 +332,7 @@ func (r *Registry) RebaseTx(port uint16, hw TxCaps) (t *Table, lost TxCaps, err 
 		return nil, 0, fmt.Errorf("port %d: no table", port)
 	}
 	t, lost = cur.WithHardwareTx(hw)
-	r.tables[port].Store(t)
+	r.store(port, t)
 	return t, lost, nil
 }
 
@@ -334,6 +352,6 @@ func (r *Registry) Update(port uint16, c Change) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.tables[port].Store(n)
+	r.store(port, n)
 	return n, nil
 }

@@ -283,6 +283,7 @@ func (c *Classifiers) publish(port uint16) {
 func (c *Classifiers) swap(port uint16, d flowDir, t *clsTable) {
 	old := c.tab[port][d].Swap(t)
 	g := c.gen.Add(1)
+	pmd.BumpEpoch() // direct streams come back to Go and acknowledge g
 	if old != nil && len(old.counted) > 0 {
 		// Only its counters wait: the classifier goes when the lcores
 		// drop it.

@@ -49,6 +49,10 @@ const (
 	// DropPipeLeftover: pipeline mode, packets left in a stream's ring
 	// when it was closed without being stopped.
 	DropPipeLeftover
+	// DirectForwarded: packets of plain io bursts that C forwarded
+	// without Go seeing them (pmd.Stream.Direct); the pmd layer counts
+	// them, Stats reports them here.
+	DirectForwarded
 	// Assembly, copied from the engines' own statistics.
 	GROIn
 	GROHeld
@@ -131,6 +135,7 @@ var fixedNames = [numFixed]string{
 	CsumL4Software:      "csum-l4-software",
 	TasksQuirk:          "tasks-quirk-to-software",
 	DropPipeLeftover:    "drop-pipeline-leftover",
+	DirectForwarded:     "direct-forwarded",
 	CsumRxBadIP:         "csum-rx-bad-ip",
 	CsumRxBadL4:         "csum-rx-bad-l4",
 	GROIn:               "gro-in",

@@ -29,6 +29,10 @@ type Engine struct {
 	// OwnRequests: the engine sets the packets' TX requests itself (csum),
 	// so the TX port's table says what it may ask for.
 	OwnRequests bool
+	// PassThrough: Fwd keeps every packet, in order, untouched (io). A
+	// stream that then has nothing else to do with its bursts may leave
+	// them to C (see Stream.direct).
+	PassThrough bool
 }
 
 // Engines is the table of forward engines, in the order `set fwd` lists
@@ -59,9 +63,10 @@ const ethHeaderLen = 14
 
 // IOEngine forwards packets untouched.
 var IOEngine = Engine{
-	Name: "io",
-	Help: "forward packets as received, untouched",
-	Fwd:  func(s *Stream, pkts []*pmd.Mbuf) int { return len(pkts) },
+	Name:        "io",
+	Help:        "forward packets as received, untouched",
+	Fwd:         func(s *Stream, pkts []*pmd.Mbuf) int { return len(pkts) },
+	PassThrough: true,
 }
 
 // MACEngine rewrites the Ethernet source to the TX port's MAC and the

@@ -19,11 +19,20 @@ type Forwarder struct {
 	busyPoll bool
 	running  bool
 	obs      *Observer
+	rounds   int // direct rounds per poll (SetDirectRounds)
 }
+
+// DefaultDirectRounds is SetDirectRounds' default.
+const DefaultDirectRounds = 8
+
+// SetDirectRounds sets how many bursts an lcore may forward in C per
+// crossing into Go while its streams are direct (see pmd.Group.SetRounds):
+// 1 hands every burst to Go. It applies from the next Start.
+func (f *Forwarder) SetDirectRounds(n int) { f.rounds = max(n, 1) }
 
 // NewForwarder prepares a forwarder; lcores carry their streams.
 func NewForwarder(eal *pmd.EAL, e *Engine, lcores []*Lcore, busyPoll bool) *Forwarder {
-	f := &Forwarder{eal: eal, engine: e, lcores: lcores, busyPoll: busyPoll}
+	f := &Forwarder{eal: eal, engine: e, lcores: lcores, busyPoll: busyPoll, rounds: DefaultDirectRounds}
 	f.obs = newObserver(f.halves())
 	linkDoSPeers(lcores)
 	return f
@@ -112,6 +121,15 @@ func (f *Forwarder) Start() error {
 		}
 	}
 	e, busy, timeout := f.engine, f.busyPoll, f.holdTimeout()
+	// Direct streams rest on the tables: a table published moves the
+	// epoch. Moving it now as well retires any judgement made for an
+	// earlier start (another engine, other tables).
+	for _, s := range f.halves() {
+		if s.off != nil {
+			s.off.cfg.Tables.OnChange(pmd.BumpEpoch)
+		}
+	}
+	pmd.BumpEpoch()
 	for i, l := range f.lcores {
 		if l.group == nil {
 			ios := make([]*pmd.Stream, len(l.Streams))
@@ -124,6 +142,7 @@ func (f *Forwarder) Start() error {
 			}
 			l.group = g
 		}
+		l.group.SetRounds(f.rounds)
 		l.stop.Store(false)
 		if err := f.eal.Launch(l.ID, func(uint) error { return l.run(e, busy, timeout) }); err != nil {
 			for _, started := range f.lcores[:i] {

@@ -131,6 +131,7 @@ func (l *Lcore) run(e *Engine, busyPoll bool, timeout time.Duration) error {
 				}
 			}
 		}
+		s.io.Undirect()
 		s.io.Flush()
 		s.classifyIdle()
 	}

@@ -361,6 +361,7 @@ func (o *Observer) SetVerbose(level int) error {
 	for {
 		st := o.state.Load()
 		if o.state.CompareAndSwap(st, st&^obsVerboseMask|uint32(level)) {
+			pmd.BumpEpoch() // direct streams show their next burst to Go
 			return nil
 		}
 	}
@@ -382,6 +383,7 @@ func (o *Observer) Trace(n int) error {
 		o.allocate()
 		o.budget.Store(int64(n))
 		o.state.Or(obsTracing)
+		pmd.BumpEpoch()
 		return nil
 	}
 	o.budget.Store(0)

@@ -246,13 +246,32 @@ func (s *Stream) plain(e *Engine) bool {
 		o.plainRx, o.plainTx = rx, tx
 		var b burstView
 		s.loadBurst(&b)
-		o.plainOK = !s.vnetRx && !o.cfg.LROAsRequest[s.RxPort] && !o.cfg.Requests[s.RxPort] && !e.OwnRequests && b.plain()
+		o.plainOK = !s.vnetRx && !o.cfg.LROAsRequest[s.RxPort] && !o.cfg.Requests[s.RxPort] && !e.OwnRequests &&
+			b.plain() && !softwareStages(rx, tx)
 	}
 	if !o.plainOK || o.gro != nil || o.reass != nil {
 		return false
 	}
 	s.classifyAck()
 	return true
+}
+
+// softwareStages reports whether the tables enable a stage whose
+// configuration (flow rules, ESP policies, digest settings) may be empty
+// now and filled later without a new table: such a stream is not plain,
+// as it must look for that configuration at every burst.
+func softwareStages(rx, tx *offload.Table) bool {
+	return classifyEnabled(rx) || classifyEnabled(tx) ||
+		rx != nil && (rx.RxBy(offload.RxDigestVerify) == offload.PerformSoftware || rx.EnabledTx().Has(offload.TxDigest)) ||
+		tx != nil && (tx.TxBy(offload.TxESPEncrypt) == offload.PerformSoftware || tx.EnabledTx().Has(offload.TxDigest))
+}
+
+// directOK reports whether a plain stream may go direct (pmd.Stream.Direct):
+// C sends its bursts on as they came, so nothing of Go's may be owed to
+// them: it is a whole stream (not a pipeline half), with no TAP headers
+// to translate either way and no trace under way.
+func (s *Stream) directOK() bool {
+	return s.role == RoleWhole && !s.vnetRx && !s.vnetTx && !s.tracing
 }
 
 // plain reports whether the view enables no stage.

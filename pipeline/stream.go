@@ -179,6 +179,7 @@ func (s *Stream) Stats() Stats {
 	for i := range st.Counters {
 		st.Counters[i] = s.cnt.Load(i)
 	}
+	st.Counters[DirectForwarded] = st.DirectPackets
 	if p := s.peer; p != nil {
 		pc := p.io.Counters()
 		// What the RX half "sent" went into the ring; what left is the
@@ -215,18 +216,30 @@ func (st Stats) Dropped() uint64 {
 func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 	if st, on := s.observing(); on {
 		s.observeBegin(st, pkts)
-		s.handleBurst(e, pkts, clk)
+		s.handleBurst(e, pkts, clk, false)
 		s.observeEnd(st)
 		return
 	}
-	s.handleBurst(e, pkts, clk)
+	s.handleBurst(e, pkts, clk, e.PassThrough)
 }
 
-func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
+// handleBurst runs one burst. mayDirect: nobody observes and the engine
+// passes packets through, so a plain burst lets the stream go direct.
+func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock, mayDirect bool) {
 	o := s.off
 	if s.role == RoleTx {
 		s.txHalf(e, pkts)
 		return
+	}
+	// The epoch comes before anything the judgement reads (observer,
+	// tables): a change made after this load moves it, and C then hands
+	// the next burst back.
+	var epoch uint64
+	if mayDirect {
+		epoch = pmd.Epoch()
+		if _, on := s.observing(); on {
+			mayDirect = false
+		}
 	}
 	if o == nil || s.plain(e) {
 		s.inPlace = true
@@ -238,6 +251,9 @@ func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
 			return
 		}
 		s.io.SendRx(e.Fwd(s, pkts))
+		if mayDirect && s.directOK() {
+			s.io.Direct(epoch)
+		}
 		return
 	}
 	if s.vnetRx {

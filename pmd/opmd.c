@@ -309,15 +309,42 @@ uint32_t
 opmd_group_poll(uintptr_t gp)
 {
 	struct opmd_group *g = (struct opmd_group *)gp;
-	uint32_t total = 0;
+	uint32_t total = 0, round = 0;
 
-	for (uint32_t i = 0; i < g->n; i++)
-		total += stream_poll(g->s[i]);
-	g->polls++;
-	if (total == 0)
-		g->idle_polls++;
+	g->calls++;
+	for (;;) {
+		uint64_t epoch = __atomic_load_n(&opmd_epoch, __ATOMIC_ACQUIRE);
+		uint32_t got = 0, for_go = 0;
+
+		for (uint32_t i = 0; i < g->n; i++) {
+			struct opmd_stream *s = g->s[i];
+			uint16_t k = stream_poll(s);
+
+			got += k;
+			if (k == 0)
+				continue;
+			if (s->direct && s->direct_at == epoch) {
+				s->rx_tx = k;
+				s->nb_rx = 0;
+				s->direct_packets += k;
+			} else {
+				s->direct = 0;
+				for_go += k;
+			}
+		}
+		g->polls++;
+		total += got;
+		if (got == 0) {
+			g->idle_polls++;
+			break;
+		}
+		if (for_go || ++round >= g->rounds)
+			break;
+	}
 	return total;
 }
+
+uint64_t opmd_epoch __rte_cache_aligned;
 
 static int
 lcore_trampoline(void *arg)

@@ -117,7 +117,8 @@ struct opmd_stream {
 	uint16_t nb_free; /* in: free free[0..nb_free) */
 	uint16_t nb_spare;   /* in/out: spare mbufs in spare[] */
 	uint16_t spare_want; /* in: refill spare[] up to this many */
-	uint16_t pad1;
+	uint16_t direct;     /* in: forward bursts in C (see opmd_group_poll) */
+	uint64_t direct_at;  /* in: ... while opmd_epoch equals this */
 
 	/* Counters; one writer (the owning lcore). */
 	uint64_t rx_packets;  /* received by rte_eth_rx_burst */
@@ -129,6 +130,7 @@ struct opmd_stream {
 	uint64_t spare_nombuf; /* spare refills that failed */
 	uint64_t rx_errors;    /* OPMD_RX_FD: reads that failed, short reads */
 	uint64_t tx_errors;    /* OPMD_TX_FD: writes the kernel refused */
+	uint64_t direct_packets; /* forwarded in C as direct, never seen by Go */
 
 	/* OPMD_RX_FD / OPMD_TX_FD. */
 	int32_t rx_fd;
@@ -159,19 +161,37 @@ void opmd_stream_release(struct opmd_stream *s);
 #define OPMD_GROUP_MAX 64
 
 /*
+ * The control plane's change count. Go adds one after every change a
+ * direct stream's judgement rests on (a port's table, observation, flow
+ * rules), and C compares it with each direct stream's direct_at before
+ * each burst, so a change reaches the very next burst.
+ */
+extern uint64_t opmd_epoch;
+
+/*
  * The streams one lcore owns, polled together: one cgo call per lcore
  * iteration does every stream's frees, sends and receives.
+ *
+ * Direct streams. A stream whose bursts need nothing from Go (no stage
+ * enabled, a pass-through engine, nobody observing) is marked direct by
+ * Go with the epoch it judged at. While opmd_epoch still equals that, its
+ * bursts go out in place at its next poll without Go seeing them (nb_rx
+ * reads 0), and the group polls again, up to rounds times per call,
+ * until a burst arrives that Go must handle or nothing arrives. A burst
+ * received after the epoch moved is handed to Go, which judges again.
  */
 struct opmd_group {
 	uint32_t n;
-	uint32_t pad;
-	uint64_t polls;      /* group polls; one writer, the lcore */
-	uint64_t idle_polls; /* polls in which no stream received */
+	uint32_t rounds;     /* most polls of the streams per call, >= 1 */
+	uint64_t polls;      /* rounds polled; one writer, the lcore */
+	uint64_t idle_polls; /* rounds in which no stream received */
+	uint64_t calls;      /* opmd_group_poll calls (crossings from Go) */
 	struct opmd_stream *s[OPMD_GROUP_MAX];
 } __rte_cache_aligned;
 
-/* Polls every stream of the group (taken as an integer, so cgo has no
- * pointer to check); returns the packets received in all. */
+/* Polls the streams of the group (taken as an integer, so cgo has no
+ * pointer to check), one round or more (see direct streams); returns the
+ * packets received for Go to handle plus those forwarded directly. */
 uint32_t opmd_group_poll(uintptr_t g);
 
 /* Allocates a zeroed stream on socket; NULL and rte_errno on failure. */

@@ -66,7 +66,7 @@ func TestGroupForwardsNullPorts(t *testing.T) {
 	if err := eal.Wait(w); err != nil {
 		t.Fatal(err)
 	}
-	polls, _ := g.Polls()
+	polls, _, _ := g.Polls()
 	for i, s := range []*pmd.Stream{s0, s1} {
 		c := s.Counters()
 		if c.RxPackets == 0 || c.RxPackets != c.TxPackets || c.TxDropped != 0 {

@@ -268,6 +268,21 @@ func (s *Stream) SendBurst(pkts []*Mbuf) {
 // TxQueued is the number of packets queued with Send since the last Poll.
 func (s *Stream) TxQueued() int { return int(s.c.nb_tx) }
 
+// Direct marks the stream direct as of epoch (read with Epoch before
+// judging): until the epoch moves, a group Poll sends each burst the
+// stream receives straight back out in place, as SendRx of all of it, and
+// reports it to Go as no burst (NbRx 0). Owner lcore, between polls.
+func (s *Stream) Direct(epoch uint64) {
+	s.c.direct_at = C.uint64_t(epoch)
+	s.c.direct = 1
+}
+
+// Undirect hands every burst to Go again. Owner lcore, between polls.
+func (s *Stream) Undirect() { s.c.direct = 0 }
+
+// IsDirect reports whether the stream is direct. Owner lcore.
+func (s *Stream) IsDirect() bool { return s.c.direct != 0 }
+
 // SendRx sends Rx()[:k] in place at the next Poll, before anything queued
 // with Send: the engine has compacted the packets it keeps to the front of
 // the burst. Call it at most once per burst. Rx()[k:] are the caller's to
@@ -332,6 +347,7 @@ type StreamCounters struct {
 	SpareNoMbuf     uint64 // spare refills that failed
 	RxErrors        uint64 // TAP reads that failed or were too short
 	TxErrors        uint64 // TAP writes the kernel refused
+	DirectPackets   uint64 // forwarded in C as a direct stream (see Direct)
 }
 
 func load(p *C.uint64_t) uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(p))) }
@@ -344,6 +360,7 @@ func (s *Stream) Counters() StreamCounters {
 		TxDropped: load(&c.tx_dropped), RxNoMbuf: load(&c.rx_nombuf),
 		TxRetries: load(&c.tx_retries), TxPrepareFailed: load(&c.tx_prepare_failed),
 		SpareNoMbuf: load(&c.spare_nombuf), RxErrors: load(&c.rx_errors), TxErrors: load(&c.tx_errors),
+		DirectPackets: load(&c.direct_packets),
 	}
 }
 
@@ -352,7 +369,7 @@ func (s *Stream) ResetCounters() {
 	c := s.c
 	c.rx_packets, c.tx_packets, c.tx_dropped, c.rx_nombuf = 0, 0, 0, 0
 	c.tx_retries, c.tx_prepare_failed, c.spare_nombuf = 0, 0, 0
-	c.rx_errors, c.tx_errors = 0, 0
+	c.rx_errors, c.tx_errors, c.direct_packets = 0, 0, 0
 }
 
 // GroupMax is the most streams one Group holds.
@@ -383,12 +400,33 @@ func NewGroup(streams []*Stream, socket int) (*Group, error) {
 }
 
 // Poll polls every stream (see Stream.Poll) in one cgo call and returns
-// the packets received in all; each stream's NbRx tells its share.
+// the packets received in all; each stream's NbRx tells its share of what
+// Go is to handle. With direct streams (Stream.Direct) one call may poll
+// several rounds: see SetRounds.
 func (g *Group) Poll() int { return int(C.opmd_group_poll(g.cu)) }
 
-// Polls and IdlePolls count group polls and those that received nothing;
-// readable from any goroutine.
-func (g *Group) Polls() (polls, idle uint64) { return load(&g.c.polls), load(&g.c.idle_polls) }
+// SetRounds sets how many rounds one Poll may take (default 1): while
+// every burst received belongs to a direct stream, C forwards it and
+// polls again, up to n times, so Go is crossed into once per n bursts of
+// plain forwarding instead of once per burst. Before the lcore starts.
+func (g *Group) SetRounds(n int) {
+	g.c.rounds = C.uint32_t(max(n, 1))
+}
+
+// Polls and IdlePolls count rounds polled and those that received
+// nothing; Calls counts Polls. Readable from any goroutine.
+func (g *Group) Polls() (polls, idle, calls uint64) {
+	return load(&g.c.polls), load(&g.c.idle_polls), load(&g.c.calls)
+}
+
+// Epoch is the control plane's change count (opmd_epoch): a stream made
+// direct at one epoch stops being direct when it moves. Any goroutine.
+func Epoch() uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(&C.opmd_epoch))) }
+
+// BumpEpoch tells direct streams that something they were judged on has
+// changed: each hands its next burst to Go. Call it after the change is
+// visible (a table published, an observer armed). Any goroutine.
+func BumpEpoch() { atomic.AddUint64((*uint64)(unsafe.Pointer(&C.opmd_epoch)), 1) }
 
 // Close frees the group.
 func (g *Group) Close() {

@@ -672,6 +672,7 @@ func (a *app) buildForwarder() error {
 	if err != nil {
 		return err
 	}
+	a.fwd.SetDirectRounds(int(a.cfg.DirectRounds))
 	return a.attachObserver()
 }
 
