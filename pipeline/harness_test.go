@@ -20,12 +20,7 @@ func TestMain(m *testing.M) { pmdtest.Main(m, "pipeline") }
 // it at cleanup.
 func startPort(t *testing.T, p *pmd.EthPort, pool *pmd.Mempool) {
 	t.Helper()
-	if err := p.Configure(pmd.PortConfig{RxQueues: 1, TxQueues: 1, Pool: pool}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
+	pmdtest.StartPort(t, p, pool)
 	t.Cleanup(func() {
 		if err := p.Close(); err != nil {
 			t.Errorf("close port %s: %v", p.Name(), err)

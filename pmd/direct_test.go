@@ -30,12 +30,7 @@ func TestGroupDirectStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Configure(pmd.PortConfig{RxQueues: 1, TxQueues: 1, Pool: pool}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
+	pmdtest.StartPort(t, p, pool)
 	s, err := pmd.NewStream(pmd.StreamConfig{RxPort: p.ID(), TxPort: p.ID(), Burst: 32})
 	if err != nil {
 		t.Fatal(err)

@@ -22,12 +22,7 @@ func TestGroupForwardsNullPorts(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		if err := p.Configure(pmd.PortConfig{RxQueues: 1, TxQueues: 1, Pool: pool}); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Start(); err != nil {
-			t.Fatal(err)
-		}
+		pmdtest.StartPort(t, p, pool)
 		ports = append(ports, p)
 	}
 	s0, err := pmd.NewStream(pmd.StreamConfig{RxPort: ports[0].ID(), TxPort: ports[1].ID(), Burst: 32})

@@ -79,6 +79,18 @@ func Pool(t testing.TB, size uint, dataRoom uint16) *pmd.Mempool {
 	return p
 }
 
+// StartPort configures p with one RX and one TX queue on pool and starts
+// it. Closing it is the caller's.
+func StartPort(t testing.TB, p *pmd.EthPort, pool *pmd.Mempool) {
+	t.Helper()
+	if err := p.Configure(pmd.PortConfig{RxQueues: 1, TxQueues: 1, Pool: pool}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var seq int
 
 func poolSeq() int { seq++; return seq }
