@@ -12,10 +12,13 @@ var be = binary.BigEndian
 // PseudoIPv4 is the sum of the IPv4 pseudo-header for an upper-layer
 // segment of l4len bytes (RFC 9293 §3.1, RFC 768).
 func PseudoIPv4(ip header.IPv4, proto uint8, l4len int) uint16 {
-	// The 8 address bytes as two words, inline: Sum's call and loop
-	// cost more than the sum for so few.
+	// The 8 address bytes as four 16-bit words, inline: Sum's call and
+	// loop cost more than the sum for so few, and wider loads may
+	// straddle a fresh copy's stores (see VerifyIPv4).
 	a := ip.Addrs()
-	s := bits.ReverseBytes16(fold(uint64(le.Uint32(a[0:])) + uint64(le.Uint32(a[4:]))))
+	_ = a[7]
+	s := bits.ReverseBytes16(fold(uint64(le.Uint16(a[0:])) + uint64(le.Uint16(a[2:])) +
+		uint64(le.Uint16(a[4:])) + uint64(le.Uint16(a[6:]))))
 	return Add(Add(s, uint16(proto)), uint16(l4len))
 }
 
@@ -47,10 +50,18 @@ func SetIPv4(ip header.IPv4) {
 func VerifyIPv4(ip header.IPv4) Status {
 	var s uint16
 	if n := ip.HeaderLen(); n == header.IPv4MinLen && len(ip) >= n {
-		// No options, the usual header: five words inline. The sum's
-		// byte order does not matter against 0xffff.
-		s = fold(uint64(le.Uint32(ip[0:])) + uint64(le.Uint32(ip[4:])) + uint64(le.Uint32(ip[8:])) +
-			uint64(le.Uint32(ip[12:])) + uint64(le.Uint32(ip[16:])))
+		// No options, the usual header: ten 16-bit words inline. The
+		// sum's byte order does not matter against 0xffff. 16-bit
+		// loads, not wider: a header usually starts 2 bytes into a
+		// 4-byte word (after 14 bytes of Ethernet), and when the frame
+		// was just written (copied in by a PMD) a load that straddles
+		// two of the copy's pending stores waits for both to commit,
+		// where one within a store is forwarded from it.
+		_ = ip[19]
+		s = fold(uint64(le.Uint16(ip[0:])) + uint64(le.Uint16(ip[2:])) + uint64(le.Uint16(ip[4:])) +
+			uint64(le.Uint16(ip[6:])) + uint64(le.Uint16(ip[8:])) + uint64(le.Uint16(ip[10:])) +
+			uint64(le.Uint16(ip[12:])) + uint64(le.Uint16(ip[14:])) + uint64(le.Uint16(ip[16:])) +
+			uint64(le.Uint16(ip[18:])))
 	} else {
 		s = Sum(ip[:n], 0)
 	}
