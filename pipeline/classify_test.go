@@ -196,6 +196,32 @@ func TestClassifyOff(t *testing.T) {
 	}
 }
 
+// TestClassifyRulesAfterStart: a port enables classify with no rule
+// yet, and traffic flows (plain forwarding would be possible); a drop rule
+// created while forwarding applies to the very next burst.
+func TestClassifyRulesAfterStart(t *testing.T) {
+	r := newClassifyRig(t, "clslate", offload.Change{EnableRx: offload.RxClassify}, offload.Change{})
+	r.run()
+	for i := range 2 {
+		inject(t, r.aRx, r.pool, [][]byte{udpTo(t, 1000, i, 100)})
+		if out := takeOut(r.bTx, 1, 5*time.Second); len(out) != 1 {
+			t.Fatalf("before any rule: %d packets out of 1", len(out))
+		}
+	}
+	createRules(t, r.flows, r.a.ID(), "ingress pattern eth / ipv4 / udp dst is 1000 / end actions drop / end")
+	inject(t, r.aRx, r.pool, [][]byte{udpTo(t, 1000, 2, 100), udpTo(t, 1001, 3, 100)})
+	out := takeOut(r.bTx, 1, 5*time.Second)
+	if len(out) != 1 || dstPort(out[0].frame) != 1001 {
+		t.Fatalf("after the drop rule: %d packets out, want only the one to 1001", len(out))
+	}
+	if err := r.f.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := total(r.f); st.Counters[ClassifyDrop] != 1 || st.Counters[DirectForwarded] != 0 {
+		t.Errorf("counters: %s; want one classify drop, nothing forwarded directly", st.nonZero())
+	}
+}
+
 // TestClassifyESP: `esp sa N` encrypts what the rule matches with the SA
 // (the port enabling esp_encrypt for its packets' requests); the peer
 // decrypts each to the packet that came in; others leave in the clear.

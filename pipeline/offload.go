@@ -256,14 +256,16 @@ func (s *Stream) plain(e *Engine) bool {
 	return true
 }
 
-// softwareStages reports whether the tables enable a stage whose
-// configuration (flow rules, ESP policies, digest settings) may be empty
-// now and filled later without a new table: such a stream is not plain,
-// as it must look for that configuration at every burst.
+// softwareStages reports whether the tables enable a stage that acts on
+// every burst once its configuration (flow rules, ESP policies, digest
+// settings) exists, which may be empty now and filled later without a new
+// table: such a stream is not plain, as it must look for that
+// configuration at every burst. (Digest requests need requests, which a
+// plain stream has none of.)
 func softwareStages(rx, tx *offload.Table) bool {
 	return classifyEnabled(rx) || classifyEnabled(tx) ||
-		rx != nil && (rx.RxBy(offload.RxDigestVerify) == offload.PerformSoftware || rx.EnabledTx().Has(offload.TxDigest)) ||
-		tx != nil && (tx.TxBy(offload.TxESPEncrypt) == offload.PerformSoftware || tx.EnabledTx().Has(offload.TxDigest))
+		rx != nil && rx.RxBy(offload.RxDigestVerify) == offload.PerformSoftware ||
+		tx != nil && tx.TxBy(offload.TxESPEncrypt) == offload.PerformSoftware
 }
 
 // directOK reports whether a plain stream may go direct (pmd.Stream.Direct):
