@@ -107,7 +107,7 @@ offloads: {rx: [tcp_lro], software_tx: [ipv4_cksum]}
 queues: {rx: 2, tx: 2, rxd: 512, txd: 1024}
 burst: 64
 mbufs: {total: 4096, size: 4096, cache: 64}
-forwarding: {engine: csum, topology: chained, nb_cores: 1, stats_period: 2, busy_poll: true, pipeline: true, run_time: 5, rx_bursts: 2, tx_retry: 3, tx_retry_delay_us: 7}
+forwarding: {engine: csum, topology: chained, nb_cores: 1, stats_period: 2, busy_poll: true, pipeline: true, run_time: 5, rx_bursts: 2, direct_rounds: 16, tx_retry: 3, tx_retry_delay_us: 7}
 assembly: {gro_timeout_us: 100, gro_flows: 128, gro_no_verify: true, reassembly_timeout_s: 3}
 log_level: debug
 metrics_addr: ":9100"
