@@ -19,12 +19,9 @@ import (
 // burst is recorded). Once the change is undone the stream goes direct
 // again after one burst of Go's.
 func TestDirectStreamFollowsChanges(t *testing.T) {
-	r := newRig(t, 4096)
-	a, aRx, _ := ringPort(t, "direct_a", r.pool)
-	b, _, bTx := ringPort(t, "direct_b", r.pool)
-	r.publish(a, offload.Change{})
-	r.publish(b, offload.Change{})
-	f := r.start(&IOEngine, [2]*pmd.EthPort{a, b})
+	r, aRx, bTx, ports := plainPair(t, "direct", 4096)
+	a := ports[0]
+	f := r.start(&IOEngine, ports)
 	s := f.Streams()[0]
 
 	out := pmd.NewBurst(64)
@@ -125,13 +122,10 @@ func TestDirectStreamFollowsChanges(t *testing.T) {
 // coming back to Go: every frame must come out once, in order, unchanged,
 // and both paths must have carried traffic.
 func TestDirectStreamToggleUnderTraffic(t *testing.T) {
-	r := newRig(t, 8192)
-	a, aRx, _ := ringPort(t, "dirtog_a", r.pool)
-	b, _, bTx := ringPort(t, "dirtog_b", r.pool)
-	r.publish(a, offload.Change{})
-	r.publish(b, offload.Change{})
+	r, aRx, bTx, ports := plainPair(t, "dirtog", 8192)
+	a := ports[0]
 	sink := newSink(t, bTx)
-	f := r.start(&IOEngine, [2]*pmd.EthPort{a, b})
+	f := r.start(&IOEngine, ports)
 	const n = 20000
 	frames := make([][]byte, n)
 	for i := range frames {
@@ -204,4 +198,16 @@ func TestDirectStreamToggleUnderTraffic(t *testing.T) {
 	if st.Dropped() != 0 {
 		t.Errorf("drops: %s", st.nonZero())
 	}
+}
+
+// plainPair makes a rig with a pool of mbufs and two net_ring ports, a
+// (ports[0], fed through aRx) and b (ports[1], drained from bTx), whose
+// tables enable nothing.
+func plainPair(t *testing.T, name string, mbufs uint) (r *e2eRig, aRx, bTx *pmd.Ring, ports [2]*pmd.EthPort) {
+	r = newRig(t, mbufs)
+	ports[0], aRx, _ = ringPort(t, name+"_a", r.pool)
+	ports[1], _, bTx = ringPort(t, name+"_b", r.pool)
+	r.publish(ports[0], offload.Change{})
+	r.publish(ports[1], offload.Change{})
+	return r, aRx, bTx, ports
 }
