@@ -80,7 +80,9 @@ func TestMACEngines(t *testing.T) {
 // TestTxOnlyPacketMatchesTestpmd compares a generated packet with the one
 // dpdk-testpmd 22.11's txonly engine put on the wire for the same
 // settings (captured on this machine: 64 bytes, 198.18.0.1:9 ->
-// 198.18.0.2:9, IP checksum 0xee93, UDP checksum 0).
+// 198.18.0.2:9, IP checksum 0xee93, UDP checksum 0, and the zeros of a
+// fresh pool as payload). Like testpmd's, the engine writes the headers
+// only: an mbuf that held something keeps it as payload.
 func TestTxOnlyPacketMatchesTestpmd(t *testing.T) {
 	pool := pmdtest.Pool(t, 64, 0)
 	s := testStream(t, &TxOnlyEngine, pool)
@@ -101,6 +103,15 @@ func TestTxOnlyPacketMatchesTestpmd(t *testing.T) {
 	ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 	if ip == nil || ip.TTL != 64 || m.L2Len() != 14 || m.L3Len() != 20 {
 		t.Fatalf("decoded %v, l2 %d l3 %d", p, m.L2Len(), m.L3Len())
+	}
+	// A used mbuf: the headers are rewritten, the payload is left.
+	used := bytes.Repeat([]byte{0xaa}, 100)
+	if !m.SetData(used) {
+		t.Fatal("cannot refill the mbuf")
+	}
+	fillTxOnly(s, []*pmd.Mbuf{m})
+	if d := m.Data(); len(d) != 64 || !bytes.Equal(d[:len(want)], want) || !bytes.Equal(d[len(want):], used[len(want):64]) {
+		t.Fatalf("txonly packet in a used mbuf\n got % x\nwant % x + the old payload", d, want)
 	}
 	// Multi-flow: the source is (dst | n<<8) + lcore, with a valid checksum.
 	s.tx.spec.MultiFlow, s.tx.spec.Lcore = true, 1

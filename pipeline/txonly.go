@@ -87,12 +87,17 @@ func prepareTxOnly(s *Stream, pool *pmd.Mempool) error {
 	return nil
 }
 
-// fillTxOnly writes the template into fresh mbufs.
+// fillTxOnly makes fresh mbufs the template's frames. As testpmd's txonly
+// does, it writes the headers only: the payload is whatever the mbuf
+// held (a fresh pool's zeros), which the UDP checksum 0 leaves out of the
+// packet's validity, and which costs nothing to produce at any size.
+// prepareTxOnly checked that the frame fits the pool's mbufs.
 func fillTxOnly(s *Stream, pkts []*pmd.Mbuf) {
 	t := &s.tx
-	tmpl := t.tmpl[:t.n]
+	hdr := t.tmpl[:txOnlyMinLen]
 	for _, m := range pkts {
-		m.SetData(tmpl)
+		m.SetFrame(t.n)
+		copy(m.Data(), hdr)
 		m.SetL2L3L4(ethHeaderLen, ipv4HeaderLen, udpHeaderLen)
 		if t.spec.MultiFlow {
 			ip := m.Data()[ethHeaderLen : ethHeaderLen+ipv4HeaderLen]
