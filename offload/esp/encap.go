@@ -192,29 +192,8 @@ func (sa *SA) PrepareEncryptSeq(p *Packet, l2Len int, job *Job, seqs *SeqBlock) 
 		espOff += sa.outer
 	}
 
-	// Trailer: padding 1, 2, 3, ..., pad length, next header.
-	tr := buf[payloadEnd : payloadEnd+padLen+TrailerLen]
-	for i := range padLen {
-		tr[i] = byte(i + 1)
-	}
-	tr[padLen], tr[padLen+1] = byte(padLen), nextHeader
-
-	// ESP header and IV.
-	esp := buf[espOff : espOff+HeaderLen+ivLen]
-	be.PutUint32(esp[0:], sa.cfg.SPI)
-	be.PutUint32(esp[4:], uint32(seq))
-	// IVs (RFC 4106 §3.1: unique per key; RFC 3602 §2.3: unpredictable).
-	iv := esp[HeaderLen:]
-	if alg.AEAD() {
-		// GCM: the sequence number, unique per SA, masked per SA.
-		be.PutUint64(iv, seq^sa.secrets.ivMask)
-	} else {
-		// CBC: (seq, SPI, 0) encrypted under the SA's IV key.
-		be.PutUint64(iv, seq)
-		be.PutUint32(iv[8:], sa.cfg.SPI)
-		be.PutUint32(iv[12:], 0)
-		sa.ivGen.Encrypt(iv, iv)
-	}
+	writeTrailer(buf[payloadEnd:payloadEnd+padLen+TrailerLen], padLen, nextHeader)
+	iv := sa.writeHeader(buf[espOff:espOff+HeaderLen+ivLen], seq)
 
 	// The IP header.
 	if sa.cfg.Mode == Tunnel {
@@ -241,6 +220,39 @@ func (sa *SA) PrepareEncryptSeq(p *Packet, l2Len int, job *Job, seqs *SeqBlock) 
 	p.Len = l2Len + ipLen
 	sa.fillJob(job, Encrypt, espOff-off, cipherLen, seq, iv)
 	return OK
+}
+
+// writeTrailer writes tr, the ESP trailer after the payload: padding 1,
+// 2, 3, ..., then the pad length and the next header (RFC 4303 §2.4).
+func writeTrailer(tr []byte, padLen int, nextHeader uint8) {
+	for i := range padLen {
+		tr[i] = byte(i + 1)
+	}
+	tr[padLen], tr[padLen+1] = byte(padLen), nextHeader
+}
+
+// writeHeader writes esp, the ESP header and IV of the packet with
+// sequence number seq, and returns the IV. IVs: RFC 4106 §3.1, unique per
+// key (GCM: the sequence number, unique per SA, masked per SA); RFC 3602
+// §2.3, unpredictable (CBC: seq, SPI, 0 encrypted under the SA's IV key).
+func (sa *SA) writeHeader(esp []byte, seq uint64) []byte {
+	be.PutUint32(esp[0:], sa.cfg.SPI)
+	be.PutUint32(esp[4:], uint32(seq))
+	iv := esp[HeaderLen:]
+	if sa.aead != nil {
+		be.PutUint64(iv, seq^sa.secrets.ivMask)
+	} else {
+		sa.cbcIV(iv, seq)
+	}
+	return iv
+}
+
+// cbcIV writes a CBC packet's IV (writeHeader).
+func (sa *SA) cbcIV(iv []byte, seq uint64) {
+	be.PutUint64(iv, seq)
+	be.PutUint32(iv[8:], sa.cfg.SPI)
+	be.PutUint32(iv[12:], 0)
+	sa.ivGen.Encrypt(iv, iv)
 }
 
 // encapTunnel4 is PrepareEncryptSeq's usual case, written out without
@@ -292,26 +304,8 @@ func (sa *SA) encapTunnel4(p *Packet, job *Job, seqs *SeqBlock) Reason {
 	be.PutUint16(buf[off+l2-2:], header.EtherTypeIPv4)
 	espOff := off + l2 + outer
 
-	// Trailer: padding 1, 2, 3, ..., pad length, next header.
-	tr := buf[payloadEnd : payloadEnd+padLen+TrailerLen]
-	for i := range padLen {
-		tr[i] = byte(i + 1)
-	}
-	tr[padLen], tr[padLen+1] = byte(padLen), protoIPv4
-
-	// ESP header and IV, as PrepareEncryptSeq.
-	esp := buf[espOff : espOff+HeaderLen+ivLen]
-	be.PutUint32(esp[0:], sa.cfg.SPI)
-	be.PutUint32(esp[4:], uint32(seq))
-	iv := esp[HeaderLen:]
-	if sa.aead != nil {
-		be.PutUint64(iv, seq^sa.secrets.ivMask)
-	} else {
-		be.PutUint64(iv, seq)
-		be.PutUint32(iv[8:], sa.cfg.SPI)
-		be.PutUint32(iv[12:], 0)
-		sa.ivGen.Encrypt(iv, iv)
-	}
+	writeTrailer(buf[payloadEnd:payloadEnd+padLen+TrailerLen], padLen, protoIPv4)
+	iv := sa.writeHeader(buf[espOff:espOff+HeaderLen+ivLen], seq)
 
 	// The outer header, as writeOuter.
 	h := buf[off+l2 : espOff]
