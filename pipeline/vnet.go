@@ -267,29 +267,27 @@ func (s *Stream) assembledToGuest(m *pmd.Mbuf, b *burstView) (made, gso bool) {
 	if v6 {
 		ip = offload.OlTxIPv6
 	}
+	// seg: the segmentation the request needs the egress table to allow.
 	var f uint64
+	var seg offload.TxCaps
 	switch l.L4Proto {
 	case header.ProtoTCP:
-		tso := offload.TxTCPTSO
+		f, seg = offload.OlTxTCPSeg|offload.OlTxTCPCksum|ip, offload.TxTCPTSO
 		if v6 {
-			tso = offload.TxTCPTSO6
+			seg = offload.TxTCPTSO6
 		}
-		if !b.allowedOwn.Has(tso) {
-			return false, false
-		}
-		f, gso = offload.OlTxTCPSeg|offload.OlTxTCPCksum|ip, b.hw&tso != 0
 	case header.ProtoUDP:
-		uso := offload.TxUDPTSO
+		f, seg = offload.OlTxUDPSeg|offload.OlTxUDPCksum|ip, offload.TxUDPTSO
 		if v6 {
-			uso = offload.TxUDPTSO6
+			seg = offload.TxUDPTSO6
 		}
-		if !b.allowedOwn.Has(uso) {
-			return false, false
-		}
-		f = offload.OlTxUDPSeg | offload.OlTxUDPCksum | ip
 	default:
 		return false, false
 	}
+	if !b.allowedOwn.Has(seg) {
+		return false, false
+	}
+	gso = l.L4Proto == header.ProtoTCP && b.hw&seg != 0 // a guest's UDP super-frames are never GSO
 	m.SetOlFlags(m.OlFlags()&^(offload.OlRxLRO|offload.OlTxOffloadMask) | f)
 	m.SetTxLengths(pmd.TxLengths{L2: uint16(l.L2Len), L3: uint16(l.L3Len), L4: uint16(l.L4Len), TSOSegsz: segsz})
 	return true, gso
