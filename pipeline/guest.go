@@ -106,16 +106,17 @@ func (w *GuestWatch) Check() {
 			ev.Msg("vhost guest detached: nothing is left to a guest until the next one attaches")
 			continue
 		}
-		var toGuest, inSW []string
-		for _, c := range []offload.TxCaps{offload.TxTCPCksum, offload.TxUDPCksum, offload.TxTCPTSO, offload.TxTCPTSO6, offload.TxUDPTSO, offload.TxUDPTSO6, offload.TxUFO} {
-			switch t.TxBy(c) {
-			case offload.PerformHardware:
-				toGuest = append(toGuest, c.Names()...)
-			case offload.PerformSoftware:
-				inSW = append(inSW, c.Names()...)
+		var toGuest, inSW offload.TxCaps // of the tasks a guest may take
+		for c := offload.TxCaps(1); c != 0; c <<= 1 {
+			switch {
+			case offload.VhostTaskCaps&c == 0:
+			case t.TxBy(c) == offload.PerformHardware:
+				toGuest |= c
+			case t.TxBy(c) == offload.PerformSoftware:
+				inSW |= c
 			}
 		}
-		ev.Strs("negotiated", offload.VirtioFeatureNames(f)).Strs("left_to_guest", toGuest).Strs("software", inSW)
+		ev.Strs("negotiated", offload.VirtioFeatureNames(f)).Strs("left_to_guest", toGuest.Names()).Strs("software", inSW.Names())
 		if lost != 0 {
 			ev.Strs("disabled", lost.Names())
 		}
