@@ -234,10 +234,8 @@ func (s *Stream) loadBurst(b *burstView) {
 // stream's set-up asks for a stage (requests brought, a TAP's or vhost
 // guest's headers, an engine making requests, assembly engines), and the
 // ports' tables, the same ones as when the stream last looked, enable
-// none. Every other stage's configuration (SAs, policies, digests, rules,
-// the DoS filter) takes effect only where a table enables it, so a new
-// table is the only change to wait for: then the stream builds its burst
-// view once and judges again.
+// none (burstView.plain). A new table is then the only change to wait
+// for: the stream builds its burst view once and judges again.
 func (s *Stream) plain(e *Engine) bool {
 	o := s.off
 	t := o.cfg.Tables
@@ -246,26 +244,13 @@ func (s *Stream) plain(e *Engine) bool {
 		o.plainRx, o.plainTx = rx, tx
 		var b burstView
 		s.loadBurst(&b)
-		o.plainOK = !s.vnetRx && !o.cfg.LROAsRequest[s.RxPort] && !o.cfg.Requests[s.RxPort] && !e.OwnRequests &&
-			b.plain() && !softwareStages(rx, tx)
+		o.plainOK = !s.vnetRx && !o.cfg.LROAsRequest[s.RxPort] && !o.cfg.Requests[s.RxPort] && !e.OwnRequests && b.plain()
 	}
 	if !o.plainOK || o.gro != nil || o.reass != nil {
 		return false
 	}
 	s.classifyAck()
 	return true
-}
-
-// softwareStages reports whether the tables enable a stage that acts on
-// every burst once its configuration (flow rules, ESP policies, digest
-// settings) exists, which may be empty now and filled later without a new
-// table: such a stream is not plain, as it must look for that
-// configuration at every burst. (Digest requests need requests, which a
-// plain stream has none of.)
-func softwareStages(rx, tx *offload.Table) bool {
-	return classifyEnabled(rx) || classifyEnabled(tx) ||
-		rx != nil && rx.RxBy(offload.RxDigestVerify) == offload.PerformSoftware ||
-		tx != nil && tx.TxBy(offload.TxESPEncrypt) == offload.PerformSoftware
 }
 
 // directOK reports whether a plain stream may go direct (pmd.Stream.Direct):
@@ -276,11 +261,16 @@ func (s *Stream) directOK() bool {
 	return s.role == RoleWhole && !s.vnetRx && !s.vnetTx && !s.tracing
 }
 
-// plain reports whether the view enables no stage.
+// plain reports whether the view enables no stage. Classification, ESP
+// encryption and digest verification count as soon as a table enables
+// them: their configuration (flow rules, ESP policies, digest settings)
+// may be empty now and come later without a new table.
 func (b *burstView) plain() bool {
-	return !b.rxVerifyIP && !b.rxVerifyL4 && !b.gro && !b.reass && !b.espIn && len(b.espOut) == 0 &&
-		!b.dig.verify && b.dig.brought == nil && b.dig.own == nil && !b.dos && !b.dosObserve &&
-		b.clsIn == nil && b.clsOut == nil && !b.clsTx
+	return !b.rxVerifyIP && !b.rxVerifyL4 && !b.gro && !b.reass && !b.espIn &&
+		b.dig.brought == nil && b.dig.own == nil && !b.dos && !b.dosObserve &&
+		!classifyEnabled(b.rx) && !classifyEnabled(b.tx) &&
+		(b.rx == nil || b.rx.RxBy(offload.RxDigestVerify) != offload.PerformSoftware) &&
+		(b.tx == nil || b.tx.TxBy(offload.TxESPEncrypt) != offload.PerformSoftware)
 }
 
 // requestOf reads a packet's TX request from its mbuf.
