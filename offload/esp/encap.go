@@ -109,8 +109,7 @@ func (sa *SA) PrepareEncryptSeq(p *Packet, l2Len int, job *Job, seqs *SeqBlock) 
 	if why := readIP(buf[start:p.Off+p.Len], &ip); why != OK {
 		return why
 	}
-	alg := sa.cfg.Alg
-	ivLen := alg.IVLen()
+	ivLen := sa.ivLen
 
 	// What goes in front of the payload, and what the payload is.
 	var front, payloadLen int
@@ -137,7 +136,7 @@ func (sa *SA) PrepareEncryptSeq(p *Packet, l2Len int, job *Job, seqs *SeqBlock) 
 		nextHeader = ip.proto
 	}
 	// Align is a power of two (4 or 16): no division.
-	padLen := -(payloadLen + TrailerLen) & (alg.Align() - 1)
+	padLen := -(payloadLen + TrailerLen) & sa.padMask
 	cipherLen := payloadLen + padLen + TrailerLen
 	espLen := HeaderLen + ivLen + cipherLen + ICVLen
 
@@ -162,7 +161,7 @@ func (sa *SA) PrepareEncryptSeq(p *Packet, l2Len int, job *Job, seqs *SeqBlock) 
 		return NoHeadroom
 	}
 	payloadEnd := start + ip.len
-	if payloadEnd+padLen+TrailerLen+ICVLen+sa.esnSpare() > len(buf) {
+	if payloadEnd+padLen+TrailerLen+ICVLen+sa.spare > len(buf) {
 		return NoTailroom
 	}
 
@@ -242,17 +241,12 @@ func (sa *SA) writeHeader(esp []byte, seq uint64) []byte {
 	if sa.aead != nil {
 		be.PutUint64(iv, seq^sa.secrets.ivMask)
 	} else {
-		sa.cbcIV(iv, seq)
+		be.PutUint64(iv, seq)
+		be.PutUint32(iv[8:], sa.cfg.SPI)
+		be.PutUint32(iv[12:], 0)
+		sa.ivGen.Encrypt(iv, iv)
 	}
 	return iv
-}
-
-// cbcIV writes a CBC packet's IV (writeHeader).
-func (sa *SA) cbcIV(iv []byte, seq uint64) {
-	be.PutUint64(iv, seq)
-	be.PutUint32(iv[8:], sa.cfg.SPI)
-	be.PutUint32(iv[12:], 0)
-	sa.ivGen.Encrypt(iv, iv)
 }
 
 // encapTunnel4 is PrepareEncryptSeq's usual case, written out without
@@ -286,13 +280,8 @@ func (sa *SA) encapTunnel4(p *Packet, job *Job, seqs *SeqBlock) Reason {
 	if payloadEnd+padLen+TrailerLen+ICVLen+sa.spare > len(buf) {
 		return NoTailroom
 	}
-	var seq uint64
-	if seqs != nil && seqs.sa == sa && seqs.left > 0 {
-		seq = seqs.next
-		seqs.next++
-		seqs.left--
-	} else {
-		var ok bool
+	seq, ok := seqs.take(sa)
+	if !ok {
 		if seq, ok = sa.nextSeqSlow(seqs); !ok {
 			return SeqOverflow
 		}
@@ -307,22 +296,7 @@ func (sa *SA) encapTunnel4(p *Packet, job *Job, seqs *SeqBlock) Reason {
 	writeTrailer(buf[payloadEnd:payloadEnd+padLen+TrailerLen], padLen, protoIPv4)
 	iv := sa.writeHeader(buf[espOff:espOff+HeaderLen+ivLen], seq)
 
-	// The outer header, as writeOuter.
-	h := buf[off+l2 : espOff]
-	var flags uint16
-	if sa.cfg.DF == DFSet || sa.cfg.DF == DFCopy && df {
-		flags = header.IPv4FlagDF
-	}
-	id := uint16(seq)
-	*(*[outer]byte)(h) = [outer]byte(sa.outerTmpl[:outer])
-	h[1] = tos
-	be.PutUint16(h[2:], uint16(ipLen))
-	be.PutUint16(h[4:], id)
-	be.PutUint16(h[6:], flags)
-	sum := sa.outerSum + uint32(tos) + uint32(uint16(ipLen)) + uint32(id) + uint32(flags)
-	sum = sum&0xffff + sum>>16
-	sum += sum >> 16
-	be.PutUint16(h[10:], ^uint16(sum))
+	sa.writeOuter4(buf[off+l2:espOff], tos, df, seq, ipLen)
 
 	p.Off = off
 	p.Len = l2 + ipLen
@@ -343,14 +317,21 @@ func (sa *SA) seqLimit() uint64 {
 // numbers of sa (refilled when empty), otherwise from the SA's counter
 // directly. false: the SA has sent its last.
 func (sa *SA) nextSeq(b *SeqBlock) (uint64, bool) {
-	if b != nil && b.sa == sa && b.left > 0 {
-		// Small enough to inline: the usual case, a number from the block.
-		s := b.next
-		b.next++
-		b.left--
+	if s, ok := b.take(sa); ok {
 		return s, true
 	}
 	return sa.nextSeqSlow(b)
+}
+
+// take hands out b's next number if b holds numbers of sa: the usual
+// case, small enough to inline where it is called directly (encapTunnel4).
+func (b *SeqBlock) take(sa *SA) (uint64, bool) {
+	if b == nil || b.sa != sa || b.left == 0 {
+		return 0, false
+	}
+	b.left--
+	b.next++
+	return b.next - 1, true
 }
 
 func (sa *SA) nextSeqSlow(b *SeqBlock) (uint64, bool) {
@@ -475,19 +456,26 @@ func (sa *SA) writeOuter(h []byte, ip *ipPacket, seq uint64, ipLen int) {
 		be.PutUint16(h[4:], uint16(ipLen-header.IPv6Len))
 		return
 	}
+	sa.writeOuter4(h, ip.tos, ip.df, seq, ipLen)
+}
+
+// writeOuter4 writes h, an outer IPv4 header from the SA's template, for
+// an inner packet with ToS tos and DF df, sequence number seq and outer
+// length ipLen; its checksum is the template's plus what changed.
+func (sa *SA) writeOuter4(h []byte, tos uint8, df bool, seq uint64, ipLen int) {
 	var flags uint16
-	if sa.cfg.DF == DFSet || sa.cfg.DF == DFCopy && ip.df {
+	if sa.cfg.DF == DFSet || sa.cfg.DF == DFCopy && df {
 		flags = header.IPv4FlagDF
 	}
 	// Unique per SA for 65536 packets; RFC 6864 needs no more of a
 	// datagram that may be fragmented, and nothing of one with DF.
 	id := uint16(seq)
 	*(*[header.IPv4MinLen]byte)(h) = [header.IPv4MinLen]byte(sa.outerTmpl[:header.IPv4MinLen])
-	h[1] = ip.tos
+	h[1] = tos
 	be.PutUint16(h[2:], uint16(ipLen))
 	be.PutUint16(h[4:], id)
 	be.PutUint16(h[6:], flags)
-	sum := sa.outerSum + uint32(ip.tos) + uint32(uint16(ipLen)) + uint32(id) + uint32(flags)
+	sum := sa.outerSum + uint32(tos) + uint32(uint16(ipLen)) + uint32(id) + uint32(flags)
 	sum = sum&0xffff + sum>>16
 	sum += sum >> 16
 	be.PutUint16(h[10:], ^uint16(sum))
