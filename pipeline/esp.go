@@ -111,19 +111,10 @@ type espState struct {
 	sa     *esp.SA             // TX: the SA of the packet being segmented
 	pkt    esp.Packet          // TX: the packet being encapsulated
 	seqs   esp.SeqBlock        // TX: sequence numbers taken for the burst
-	// TX: a queued packet's job: an index in jobs (>= 0), or a device
-	// job (see espDev.place).
+	// A queued packet's job (TX) or a job's (RX): an index in jobs (>= 0,
+	// done in Go), or a device job (< 0, see espDev.place).
 	where [espQueueMax]int16
 	tj    esp.Job // TX: the job of a packet a device encrypts, before place
-	// TX: the egress policies last resolved (pol, of the SA table sas):
-	// when the first matches every IP packet (any), its SA (nil: none
-	// usable, such packets are dropped), so that a packet costs no policy
-	// walk or SA lookup. pol and sas are the identities of immutable
-	// values (ESPPolicies.Set and the registry publish new ones).
-	pol    *ESPPolicy
-	polSAs *esp.Table
-	polAny bool
-	polSA  *esp.SA
 }
 
 func newESPState() *espState {
@@ -262,20 +253,16 @@ func (s *Stream) espFor(m *pmd.Mbuf, b *burstView) (sa *esp.SA, refused bool) {
 	if len(out) == 0 {
 		return nil, false
 	}
-	e := s.off.esp
-	if &out[0] != e.pol || b.sas != e.polSAs {
-		e.resolvePolicies(out, b.sas)
-	}
 	f := m.Data()
 	if !isIP(f) {
 		return nil, false
 	}
-	if e.polAny {
-		if e.polSA == nil {
+	if b.espAny {
+		if b.espAnySA == nil {
 			s.dropCounted(m, ESPDropped(esp.NoSA))
 			return nil, true
 		}
-		return e.polSA, false
+		return b.espAnySA, false
 	}
 	// The destination is parsed only for a policy with a prefix ("any"
 	// matches every IP packet).
@@ -296,18 +283,6 @@ func (s *Stream) espFor(m *pmd.Mbuf, b *burstView) (sa *esp.SA, refused bool) {
 		}
 	}
 	return nil, false
-}
-
-// resolvePolicies notes whether the first of the policies out matches
-// every IP packet and, if so, its SA in sas (see espState.pol).
-func (e *espState) resolvePolicies(out []ESPPolicy, sas *esp.Table) {
-	e.pol, e.polSAs = &out[0], sas
-	e.polAny, e.polSA = !out[0].Dst.IsValid(), nil
-	if e.polAny {
-		if sa := sas.SA(out[0].SA); sa != nil && sa.Dir() == esp.Outbound {
-			e.polSA = sa
-		}
-	}
 }
 
 // espHold encapsulates m under sa and queues it for the burst's engine
@@ -373,13 +348,10 @@ func (s *Stream) espFlush() {
 	kept := 0
 	for i, m := range e.mbufs {
 		var why esp.Reason
-		switch w := int(e.where[i]); {
-		case w >= 0:
+		if w := e.where[i]; w >= 0 {
 			why = esp.FinishEncrypt(&e.jobs[w])
-		case w >= -espQueueMax:
-			why = espReason(gcm[-1-w].Status())
-		default:
-			why = espReason(cbc[-1-espQueueMax-w].Status())
+		} else {
+			why = placedReason(w, gcm, cbc)
 		}
 		if why != esp.OK {
 			s.dropCounted(m, ESPDropped(why))

@@ -298,6 +298,15 @@ func (d *espDev) place(r *espRoute, j *esp.Job, m *pmd.Mbuf, f []byte) int16 {
 	return int16(w)
 }
 
+// placedReason is ESP's verdict for the device job place noted as w (< 0)
+// once runPlaced returned the bursts gcm and cbc.
+func placedReason(w int16, gcm, cbc []pmd.CryptoJob) esp.Reason {
+	if k := -1 - int(w); k < espQueueMax {
+		return espReason(gcm[k].Status())
+	}
+	return espReason(cbc[-1-espQueueMax-int(w)].Status())
+}
+
 // runPlaced runs the jobs place put in the bursts and returns them, GCM's
 // and CBC's.
 func (d *espDev) runPlaced() (gcm, cbc []pmd.CryptoJob) {
@@ -340,7 +349,7 @@ func (s *Stream) espProcess() {
 		if r.b == nil {
 			e.engine.Process(e.jobs[i:i+1], e.views[i:i+1])
 			s.cnt.Inc(int(ESPGoJobs))
-			e.where[i] = 0
+			e.where[i] = int16(i)
 			continue
 		}
 		e.where[i] = e.dev.place(r, j, e.mbufs[i], e.views[i])
@@ -352,12 +361,8 @@ func (s *Stream) espProcess() {
 	gcm, cbc := e.dev.runPlaced()
 	s.cnt.Add(int(ESPCryptodevJobs), uint64(nDev))
 	for i := range e.jobs {
-		switch w := int(e.where[i]); {
-		case w >= 0:
-		case w >= -espQueueMax:
-			e.jobs[i].Status = espReason(gcm[-1-w].Status())
-		default:
-			e.jobs[i].Status = espReason(cbc[-1-espQueueMax-w].Status())
+		if w := e.where[i]; w < 0 {
+			e.jobs[i].Status = placedReason(w, gcm, cbc)
 		}
 	}
 }

@@ -182,10 +182,14 @@ type burstView struct {
 	sas            *esp.Table  // the SA database, when ESP is on either side
 	espIn          bool        // decrypt ESP packets (the RX port enables it)
 	espOut         []ESPPolicy // the TX port's outbound policies, when it enables encryption
-	dig            digestView
-	dos            bool  // judge the burst (the RX port enables dos_filter)
-	dosObserve     bool  // show the TX port's stream the SYN-ACKs sent (it filters)
-	now            int64 // the burst's time, with dos or dosObserve
+	// espAny: espOut's first policy matches every IP packet, so none
+	// costs a policy walk; espAnySA is its SA (nil: none usable).
+	espAny     bool
+	espAnySA   *esp.SA
+	dig        digestView
+	dos        bool  // judge the burst (the RX port enables dos_filter)
+	dosObserve bool  // show the TX port's stream the SYN-ACKs sent (it filters)
+	now        int64 // the burst's time, with dos or dosObserve
 
 	// The RX port's ingress and the TX port's egress rules, where their
 	// tables enable classify; clsTx: the TX stage has tasks the ingress
@@ -219,6 +223,12 @@ func (s *Stream) loadBurst(b *burstView) {
 		}
 		if b.espIn || len(b.espOut) > 0 || b.allowedBrought.Has(offload.TxESPEncrypt) {
 			b.sas = c.SAs.Load()
+		}
+		if len(b.espOut) > 0 && !b.espOut[0].Dst.IsValid() {
+			b.espAny = true
+			if sa := b.sas.SA(b.espOut[0].SA); sa != nil && sa.Dir() == esp.Outbound {
+				b.espAnySA = sa
+			}
 		}
 	}
 	s.loadDigest(b)
