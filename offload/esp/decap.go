@@ -72,13 +72,12 @@ func (t *Table) PrepareDecrypt(p *Packet, l2Len int, job *Job) Reason {
 	if f := sa.cfg.Family(); sa.cfg.Mode == Transport && f != 0 && (f == 6) != v6 {
 		return FamilyMismatch
 	}
-	alg := sa.cfg.Alg
-	ivLen := alg.IVLen()
+	ivLen := sa.ivLen
 	cipherLen := len(esp) - HeaderLen - ivLen - ICVLen
 	if cipherLen < TrailerLen {
 		return Truncated
 	}
-	if cipherLen%alg.Align() != 0 {
+	if cipherLen&sa.padMask != 0 {
 		return BadLength
 	}
 	lo := be.Uint32(esp[4:])
