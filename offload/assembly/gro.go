@@ -1,6 +1,7 @@
 package assembly
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -402,12 +403,9 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	}
 	ip := s.b[s.l.L2Len:s.l.L4Off()]
 	if s.l.L3 == header.L3IPv4 {
-		// An IPv4 header checksum verifies if its sum is all ones: if
-		// hdrWords is a nonzero multiple of 0xffff. RX may have found so.
-		if p.IPCsum != checksum.Good {
-			if w := hdrWords(ip); w == 0 || w%0xffff != 0 {
-				return ReasonBadIPChecksum
-			}
+		// RX may have found the header checksum good already.
+		if p.IPCsum != checksum.Good && checksum.VerifyIPv4(header.IPv4(ip)) != checksum.Good {
+			return ReasonBadIPChecksum
 		}
 	} else {
 		if nh, ok := ipv6ExtMergeable(ip); !ok {
@@ -542,7 +540,6 @@ const (
 	// ipv4Word0Mask: IPv4 bytes 0 to 7, version, IHL, ToS and DF (bit 6
 	// of byte 6); not the total length, the ID, or the other flags.
 	ipv4Word0Mask = 0xffff | uint64(header.IPv4FlagDF>>8)<<48
-	ipv4TTLOff    = 8
 	// ipv6Word0Mask: IPv6 bytes 0 to 7, version, traffic class, flow
 	// label, next header and hop limit; not the payload length.
 	ipv6Word0Mask = 0xffff0000ffffffff
@@ -556,22 +553,22 @@ func (g *GRO) mergeable(f *flow, s *segment) FlushReason {
 		return FlushMismatch
 	}
 	ip := s.b[l.L2Len:l.L4Off()]
-	h := f.hdr[:f.l3len]
+	h := f.ip()
 	if len(ip) != len(h) || len(h) < header.IPv4MinLen {
 		return FlushMismatch // cannot be: the lengths are equal, at least 20
 	}
 	if f.key.v4() {
-		if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv4Word0Mask != 0 || h[ipv4TTLOff] != ip[ipv4TTLOff] ||
-			len(h) > header.IPv4MinLen && !wordsEqual(h[header.IPv4MinLen:], ip[header.IPv4MinLen:]) ||
+		if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv4Word0Mask != 0 || header.IPv4(h).TTL() != header.IPv4(ip).TTL() ||
+			len(h) > header.IPv4MinLen && !bytes.Equal(h[header.IPv4MinLen:], ip[header.IPv4MinLen:]) ||
 			!ipv4IDFollows(f, header.IPv4(h), header.IPv4(ip)) {
 			return FlushMismatch
 		}
-	} else if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv6Word0Mask != 0 || !wordsEqual(h[header.IPv6Len:], ip[header.IPv6Len:]) {
+	} else if (le.Uint64(h[0:8])^le.Uint64(ip[0:8]))&ipv6Word0Mask != 0 || !bytes.Equal(h[header.IPv6Len:], ip[header.IPv6Len:]) {
 		return FlushMismatch
 	}
 	l4 := s.b[l.L4Off():l.PayloadOff()]
 	if f.tcp() {
-		ht := f.hdr[f.l3len : int(f.l3len)+int(f.l4len)]
+		ht := f.l4()
 		if len(l4) != len(ht) || len(l4) < header.TCPMinLen {
 			return FlushMismatch // cannot be, as above
 		}
@@ -580,7 +577,7 @@ func (g *GRO) mergeable(f *flow, s *segment) FlushReason {
 		if len(ho) == 12 && len(no) == 12 { // timestamps as Linux sends them: written out
 			optsEqual = (le.Uint64(ho)^le.Uint64(no))|uint64(le.Uint32(ho[8:])^le.Uint32(no[8:])) == 0
 		} else {
-			optsEqual = wordsEqual(ho, no)
+			optsEqual = bytes.Equal(ho, no)
 		}
 		if header.TCP(l4).Flags()&header.TCPFlagCWR != 0 || (le.Uint64(ht[8:16])^le.Uint64(l4[8:16]))&tcpAckFlagsMask != 0 ||
 			!optsEqual {
@@ -613,27 +610,6 @@ func ipv4IDFollows(f *flow, h, n header.IPv4) bool {
 	default:
 		return d == 0
 	}
-}
-
-// wordsEqual compares two headers' bytes of the same length (IPv4 and
-// TCP options, IPv6 extension headers: multiples of 4) a word at a time.
-func wordsEqual(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var d uint64
-	for len(a) >= 8 && len(b) >= 8 {
-		d |= le.Uint64(a) ^ le.Uint64(b)
-		a, b = a[8:], b[8:]
-	}
-	if len(a) >= 4 && len(b) >= 4 {
-		d |= uint64(le.Uint32(a) ^ le.Uint32(b))
-		a, b = a[4:], b[4:]
-	}
-	for i := range min(len(a), len(b)) {
-		d |= uint64(a[i] ^ b[i])
-	}
-	return d == 0
 }
 
 // hdrWords sums a header (IPv4, TCP, UDP) for the engine, where calling
