@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/offloadpmd/offloadpmd/offload/assembly"
@@ -149,30 +147,17 @@ type result struct {
 	stats             assembly.GROStats
 }
 
-// lineKeys are the output line's keys, in order: gro_bench's, then
-// go_mallocs. scripts/bench-offload.sh reads the line by them.
-var lineKeys = []string{"mode", "pcap", "frames", "burst", "secs", "in_Mpps", "in_Gbps", "out_Mpps", "out_Gbps",
-	"merge_ratio", "bad_csum", "go_mallocs"}
-
-// line is gro_bench's output line, plus go_mallocs: lineKeys=values.
+// line is gro_bench's output line, plus go_mallocs; scripts/bench-offload.sh
+// reads it by its keys.
 func (r *result) line(m mode, pcap string, frames, burst int) string {
 	dt := r.secs
 	out := r.outPkts
 	if out == 0 {
 		out = 1
 	}
-	vals := []string{m.String(), pcap, strconv.Itoa(frames), strconv.Itoa(burst), fmt.Sprintf("%.2f", dt),
-		fmt.Sprintf("%.3f", float64(r.inPkts)/dt/1e6), fmt.Sprintf("%.3f", float64(r.inBytes)*8/dt/1e9),
-		fmt.Sprintf("%.3f", float64(r.outPkts)/dt/1e6), fmt.Sprintf("%.3f", float64(r.outBytes)*8/dt/1e9),
-		fmt.Sprintf("%.2f", float64(r.inPkts)/float64(out)), strconv.FormatUint(r.bad, 10), strconv.FormatUint(r.mallocs, 10)}
-	var b strings.Builder
-	for i, k := range lineKeys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(k + "=" + vals[i])
-	}
-	return b.String()
+	return fmt.Sprintf("mode=%s pcap=%s frames=%d burst=%d secs=%.2f in_Mpps=%.3f in_Gbps=%.3f out_Mpps=%.3f out_Gbps=%.3f merge_ratio=%.2f bad_csum=%d go_mallocs=%d",
+		m, pcap, frames, burst, dt, float64(r.inPkts)/dt/1e6, float64(r.inBytes)*8/dt/1e9,
+		float64(r.outPkts)/dt/1e6, float64(r.outBytes)*8/dt/1e9, float64(r.inPkts)/float64(out), r.bad, r.mallocs)
 }
 
 // run runs the loop for secs seconds, or, if maxBursts > 0, for exactly
