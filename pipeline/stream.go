@@ -214,32 +214,31 @@ func (st Stats) Dropped() uint64 {
 // observes packets (set verbose, trace), the burst is recorded around
 // that.
 func (s *Stream) handle(e *Engine, pkts []*pmd.Mbuf, clk *clock) {
+	// A pass-through engine's plain stream may go direct (handleBurst):
+	// the epoch is read before anything the judgement reads (observer,
+	// tables), so a change made after it moves it, and C then hands the
+	// next burst back.
+	var epoch uint64
+	if e.PassThrough {
+		epoch = pmd.Epoch()
+	}
 	if st, on := s.observing(); on {
 		s.observeBegin(st, pkts)
-		s.handleBurst(e, pkts, clk, false)
+		s.handleBurst(e, pkts, clk, false, 0)
 		s.observeEnd(st)
 		return
 	}
-	s.handleBurst(e, pkts, clk, e.PassThrough)
+	s.handleBurst(e, pkts, clk, e.PassThrough, epoch)
 }
 
 // handleBurst runs one burst. mayDirect: nobody observes and the engine
-// passes packets through, so a plain burst lets the stream go direct.
-func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock, mayDirect bool) {
+// passes packets through, so a plain burst lets the stream go direct as
+// of epoch.
+func (s *Stream) handleBurst(e *Engine, pkts []*pmd.Mbuf, clk *clock, mayDirect bool, epoch uint64) {
 	o := s.off
 	if s.role == RoleTx {
 		s.txHalf(e, pkts)
 		return
-	}
-	// The epoch comes before anything the judgement reads (observer,
-	// tables): a change made after this load moves it, and C then hands
-	// the next burst back.
-	var epoch uint64
-	if mayDirect {
-		epoch = pmd.Epoch()
-		if _, on := s.observing(); on {
-			mayDirect = false
-		}
 	}
 	if o == nil || s.plain(e) {
 		s.inPlace = true
