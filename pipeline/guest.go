@@ -47,7 +47,7 @@ type guestState struct {
 }
 
 // WatchGuests starts a GuestWatch over ports (those that are not
-// net_vhost are ignored), polling every interval. It looks once before it
+// net_vhost are ignored; nil if none is), polling every interval. It looks once before it
 // returns, on the caller's goroutine; then, if serialize is not nil, each
 // later look runs through it: DPDK's control functions are not safe
 // against a port being reconfigured or closed at the same time, so an
@@ -56,9 +56,12 @@ type guestState struct {
 func WatchGuests(tables *offload.Registry, ports []*pmd.EthPort, interval time.Duration, serialize func(func()) error) *GuestWatch {
 	w := &GuestWatch{tables: tables, stop: make(chan struct{}), seen: map[uint16]guestState{}}
 	for _, p := range ports {
-		if p.Info().Driver == "net_vhost" {
+		if p.IsVhost() {
 			w.ports = append(w.ports, p)
 		}
+	}
+	if len(w.ports) == 0 {
+		return nil
 	}
 	w.Check()
 	w.done.Add(1)

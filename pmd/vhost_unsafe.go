@@ -21,13 +21,19 @@ opmd_vhost_features(uint16_t port, uint64_t *features)
 */
 import "C"
 
+// VhostDriver is the vhost-user PMD's driver name.
+const VhostDriver = "net_vhost"
+
+// IsVhost reports whether p is a vhost-user port (net_vhost).
+func (p *EthPort) IsVhost() bool { return p.info.Driver == VhostDriver }
+
 // VhostGuestFeatures returns the virtio-net feature bits (VIRTIO_NET_F_*,
 // named in package offload) that the guest attached to a net_vhost port
 // negotiated, and false when the port is not a vhost-user port or no guest
 // is attached. A guest that reconnects may negotiate other features: read
 // them again on each link up.
 func (p *EthPort) VhostGuestFeatures() (uint64, bool) {
-	if p.info.Driver != "net_vhost" {
+	if !p.IsVhost() {
 		return 0, false
 	}
 	var f C.uint64_t

@@ -275,12 +275,7 @@ func (a *app) setup() error {
 			return err
 		}
 	}
-	for _, p := range a.ports {
-		if p.Info().Driver == "net_vhost" {
-			a.guests = pipeline.WatchGuests(a.tables, a.ports, guestPoll, a.onCommandGoroutine(guestPoll))
-			break
-		}
-	}
+	a.guests = pipeline.WatchGuests(a.tables, a.ports, guestPoll, a.onCommandGoroutine(guestPoll))
 	for _, t := range a.taps {
 		if err := a.publishTapTable(t); err != nil {
 			return err
@@ -402,13 +397,13 @@ func (a *app) setupOffload() error {
 	a.off.Reassembly.Timeout = time.Duration(a.cfg.ReassTimeoutS) * time.Second
 	for _, p := range a.ports {
 		switch p.Info().Driver {
-		case "net_ring", "net_vhost":
+		case "net_ring", pmd.VhostDriver:
 			// Their RX mbufs may carry TX requests from the other side.
 			if int(p.ID()) < len(a.off.Requests) {
 				a.off.Requests[p.ID()] = true
 			}
 		}
-		if p.Info().Driver == "net_vhost" && int(p.ID()) < len(a.off.LROAsRequest) {
+		if p.IsVhost() && int(p.ID()) < len(a.off.LROAsRequest) {
 			// A guest's GSO frames arrive as RX_LRO: segment them on the
 			// way out. Toward the guest, assembled packets may go as GSO
 			// frames (pipeline.GuestWatch decides what the guest takes).
@@ -543,7 +538,7 @@ func (a *app) configurePort(p *pmd.EthPort) error {
 		want.SoftwareTx |= (offload.TxIPv4Cksum | offload.TxTCPCksum | offload.TxUDPCksum) &^ want.HardwareTx
 	}
 	hwTx := offload.TxCaps(info.TxOffloadCapa)
-	if info.Driver == "net_vhost" {
+	if p.IsVhost() {
 		// What its library may leave to a guest depends on what the guest
 		// negotiates: nothing until one attaches (a.guests).
 		hwTx = pipeline.GuestHardwareTx(p, 0, false)

@@ -64,7 +64,7 @@ func cmdShowPortInfo(a *app, args []string) error {
 		a.printf("Max segment number per packet: %d\n", info.TxSegMax)
 		a.printf("Rx offload capabilities: %s\n", upperNames(info.RxOffloadCapa.Names()))
 		a.printf("Tx offload capabilities: %s\n", upperNames(info.TxOffloadCapa.Names()))
-		if info.Driver == "net_vhost" {
+		if p.IsVhost() {
 			if f, ok := p.VhostGuestFeatures(); ok {
 				a.printf("Guest features (virtio): %s\n", strings.Join(offload.VirtioFeatureNames(f), " "))
 				a.printf("Tx offloads left to the guest: %s\n", upperNames(offload.VhostGuestTx(f).Names()))
