@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/cgo"
 	"runtime/debug"
 	"sync"
@@ -77,6 +78,12 @@ func opmdLcoreMain(h C.uintptr_t) C.int {
 	hd := cgo.Handle(h)
 	l := hd.Value().(*launch)
 	hd.Delete()
+	// Lock the goroutine to the thread as the user would: a locked M
+	// never clones the runtime's new threads off itself (newm asks the
+	// template thread instead), so no Go thread inherits this thread's
+	// one-CPU affinity and lands on the worker's CPU.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	func() {
 		defer func() {
 			if r := recover(); r != nil {

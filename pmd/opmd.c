@@ -324,7 +324,10 @@ opmd_group_poll(uintptr_t gp)
 			if (k == 0)
 				continue;
 			if (s->direct && s->direct_at == epoch) {
-				s->rx_tx = k;
+				/* Back out at once, as testpmd does: the burst's
+				 * mbufs are still in L1 and go back to the pool
+				 * cache before the next stream takes from it. */
+				stream_send(s, s->rx, k);
 				s->nb_rx = 0;
 				s->direct_packets += k;
 			} else {

@@ -175,8 +175,9 @@ extern uint64_t opmd_epoch;
  * Direct streams. A stream whose bursts need nothing from Go (no stage
  * enabled, a pass-through engine, nobody observing) is marked direct by
  * Go with the epoch it judged at. While opmd_epoch still equals that, its
- * bursts go out in place at its next poll without Go seeing them (nb_rx
- * reads 0), and the group polls again, up to rounds times per call,
+ * bursts go out in place as soon as they arrive, as testpmd's io engine
+ * sends them, without Go seeing them (nb_rx reads 0), and the group polls
+ * again, up to rounds times per call,
  * until a burst arrives that Go must handle or nothing arrives. A burst
  * received after the epoch moved is handed to Go, which judges again.
  */
