@@ -71,6 +71,55 @@ func TestWorkerRunsAsItsLcoreOnItsCPU(t *testing.T) {
 	}
 }
 
+// TestWorkerClonesNoThreads starts goroutines from a worker lcore, each
+// holding a thread of its own, so the runtime must start new threads while
+// the worker runs. None may be a clone of the worker's thread: a clone
+// inherits its one-CPU affinity and would take turns with the busy-polling
+// worker on its CPU.
+func TestWorkerClonesNoThreads(t *testing.T) {
+	eal := pmdtest.Need(t)
+	var w pmd.Lcore
+	for _, l := range eal.Lcores() {
+		if !l.Main {
+			w = l
+		}
+	}
+	const holders = 8
+	release := make(chan struct{})
+	var workerTID int
+	var pinned []thread
+	if err := eal.Launch(w.ID, func(uint) error {
+		workerTID = unix.Gettid()
+		held := make(chan struct{}, holders)
+		for range holders {
+			go func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				held <- struct{}{}
+				<-release
+			}()
+		}
+		for range holders {
+			<-held
+		}
+		for _, th := range threads(t) {
+			if th.tid != workerTID && th.cpus.Count() == 1 && th.cpus.IsSet(w.CPU) {
+				pinned = append(pinned, th)
+			}
+		}
+		close(release)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := eal.Wait(w.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, th := range pinned {
+		t.Errorf("thread %d (%s) is pinned to the worker's CPU %d alone: cloned off the worker", th.tid, th.name, w.CPU)
+	}
+}
+
 func TestLaunchErrors(t *testing.T) {
 	eal := pmdtest.Need(t)
 	if err := eal.Launch(eal.MainLcore(), func(uint) error { return nil }); !errors.Is(err, pmd.ErrInvalid) {
