@@ -705,6 +705,7 @@ func (g *GRO) merge(f *flow, s *segment) bool {
 	}
 	if x := s.len - s.l.PktLen; x > 0 {
 		g.store.Trim(s.h, x)
+		s.len = s.l.PktLen // if the Store refuses, s is held trimmed
 	}
 	// Read what is needed of s before Append consumes it.
 	l4 := s.b[s.l.L4Off():s.l.PayloadOff()]

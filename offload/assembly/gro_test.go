@@ -684,6 +684,33 @@ func TestGROStoreRefuses(t *testing.T) {
 	}
 }
 
+// TestGROStoreRefusesPadded: a padded segment the Store refuses to chain
+// is trimmed of its padding before the refusal and held so; merging the
+// next one into it must not trim it again.
+func TestGROStoreRefusesPadded(t *testing.T) {
+	st := &pkt.SliceStore{Limit: 14 + 40 + 2}
+	g, _ := NewGRO(st, DefaultGROConfig())
+	var in []Input
+	var bs []*built
+	for _, s := range train(sp{n: 1, seq: 1, ack: 1, pad: 5}, 4) {
+		b := build(t, s)
+		bs = append(bs, b)
+		in = append(in, Input{Pkt: st.Put(append([]byte(nil), b.frame...)), L4Csum: checksum.Good})
+	}
+	v, out := make([]Verdict, 4), make([]Output, 8)
+	n := g.Receive(0, in, v, out)
+	n += g.FlushAll(out[n:])
+	if verdicts(v) != "HMHM" || n != 2 || out[0].Flush != FlushSize {
+		t.Fatalf("%s %v", verdicts(v), out[:n])
+	}
+	for k, o := range out[:n] {
+		if got, want := st.Bytes(o.Pkt), refMerge(bs[2*k:2*k+2]); !bytes.Equal(got, want) {
+			t.Errorf("output %d: %x, want %x", k, got, want)
+		}
+		st.Free(o.Pkt)
+	}
+}
+
 func TestGROConfig(t *testing.T) {
 	st := &pkt.SliceStore{}
 	for _, f := range []func(*GROConfig){
