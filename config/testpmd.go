@@ -266,7 +266,7 @@ func init() {
 				c.Taps = append(c.Taps, t)
 				return nil
 			}},
-		{name: "gro-no-verify", usage: "--gro-no-verify: GRO merges segments whose checksum was not verified, as librte_gro does (the merged checksum is still combined from the segments' own, so a corrupt one shows).",
+		{name: "gro-no-verify", usage: "--gro-no-verify: GRO merges segments whose checksums (IPv4 header and L4) were not verified, as librte_gro does (the merged L4 checksum is still combined from the segments' own, so a corrupt payload shows).",
 			set: flag(func(c *Config) { c.GRONoVerify = true })},
 		{name: "gro-flows", arg: needArg, usage: "--gro-flows=N: flows each stream's GRO table holds (default 64).",
 			set: uintArgCfg(func(c *Config) *uint { return &c.GROFlows }, 1, 1<<16)},

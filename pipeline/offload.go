@@ -38,9 +38,9 @@ type Offload struct {
 	// one goes to a guest that takes TCP super-frames as one (see
 	// Stream.assembledToGuest).
 	GuestTx [offload.MaxPorts]bool
-	// GROTrustRx makes GRO merge segments whose L4 checksum nobody
-	// verified (librte_gro's behaviour) instead of verifying them first.
-	// A segment RX found bad is still never merged.
+	// GROTrustRx makes GRO merge segments whose checksums nobody
+	// verified, IPv4 header and L4 (librte_gro's behaviour), instead of
+	// verifying them first. A segment RX found bad is still never merged.
 	GROTrustRx bool
 	// SegPool, if set, provides the mbufs segmentation writes into (so
 	// a pool of large RX buffers is not spent on 1.5 KB segments).
@@ -500,6 +500,9 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 		}
 		// GRO need not check again an IPv4 header checksum RX found good.
 		st, ip := l4Status(m), rxStatus(m.OlFlags()&offload.OlRxIPCksumMask, offload.OlRxIPCksumGood, offload.OlRxIPCksumBad)
+		if gro && o.cfg.GROTrustRx && ip == checksum.Unknown {
+			ip = checksum.Good
+		}
 		if gro && st == checksum.Unknown {
 			if o.cfg.GROTrustRx {
 				st = checksum.Good

@@ -1714,3 +1714,56 @@ func TestOffloadE2ERingRoundTrip(t *testing.T) {
 	ab.verify(t, sinkB.close(), e2eExpect{mtu: 1500, segmented: true})
 	ba.verify(t, sinkA.close(), e2eExpect{mtu: 1500, segmented: true})
 }
+
+// TestOffloadE2EGROTrustRx: with GROTrustRx (--gro-no-verify) GRO takes
+// the segments' checksums on trust, the IPv4 header's as well as the
+// L4's, as librte_gro does; without it, a segment whose IPv4 header
+// checksum is wrong is never merged. The second of four segments carries
+// a wrong IPv4 header checksum.
+func TestOffloadE2EGROTrustRx(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		t.Run(fmt.Sprintf("trust=%v", trust), func(t *testing.T) {
+			r := newRig(t, 2048)
+			r.off.GRO.Timeout = 30 * time.Second // held until stop
+			r.off.GROTrustRx = trust
+			tag := "v"
+			if trust {
+				tag = "t"
+			}
+			a, aRx, _ := ringPort(t, "e2etr"+tag+"_a", r.pool)
+			b, _, bTx := ringPort(t, "e2etr"+tag+"_b", r.pool)
+			r.publish(a, offload.Change{EnableRx: offload.RxTCPLRO, SoftwareRx: offload.RxTCPLRO})
+			r.publish(b, offload.Change{})
+			sink := newSink(t, bTx)
+			tr := newTraffic(t, []e2eFlow{{id: 70, mss: 1448}}, []int{1448, 1448, 1448, 1448}, false)
+			var ms []*pmd.Mbuf
+			for i, p := range tr.pkts {
+				fr := append([]byte(nil), p.frame...)
+				if i == 1 {
+					fr[header.EthernetLen+10] ^= 0x5a // the IPv4 header checksum
+				}
+				ms = append(ms, chainOf(t, r.pool, fr, 2048))
+			}
+			f := r.start(&IOEngine, [2]*pmd.EthPort{a, b})
+			enqueue(t, aRx, ms)
+			if !waitFor(5*time.Second, func() bool { return total(f).RxPackets == 4 }) {
+				t.Fatalf("the packets did not arrive: %s", total(f).nonZero())
+			}
+			if err := f.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			st := total(f)
+			frames := sink.close()
+			merged, badIP := st.Counters[GROMerged], st.Counters[GROPassed(assembly.ReasonBadIPChecksum)]
+			if trust {
+				if merged != 3 || badIP != 0 || len(frames) != 1 {
+					t.Errorf("trusted: %d merged, %d refused for the IP checksum, %d out; want 3, 0, 1; %s", merged, badIP, len(frames), st.nonZero())
+				}
+				return
+			}
+			if badIP != 1 || merged != 1 || len(frames) != 3 {
+				t.Errorf("verified: %d merged, %d refused for the IP checksum, %d out; want 1, 1, 3; %s", merged, badIP, len(frames), st.nonZero())
+			}
+		})
+	}
+}

@@ -42,8 +42,8 @@ import (
 )
 
 const usage = `usage: grobench <EAL args> -- MODE PCAP SECONDS [BURST] [0]
-  MODE     copy (alloc + copy + parse + free), gro (+ GRO, segments trusted
-           good, like offloadpmd --gro-no-verify) or grocsum (+ IPv4 and
+  MODE     copy (alloc + copy + parse + free), gro (+ GRO, both checksums
+           trusted good, like offloadpmd --gro-no-verify) or grocsum (+ IPv4 and
            TCP/UDP checksums verified in software before GRO)
   PCAP     Ethernet pcap, loaded into memory once and replayed in a loop
   SECONDS  how long to run (> 0)
