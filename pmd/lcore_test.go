@@ -44,14 +44,20 @@ func threads(t *testing.T) []thread {
 	return out
 }
 
-func TestWorkerRunsAsItsLcoreOnItsCPU(t *testing.T) {
-	eal := pmdtest.Need(t)
+// worker is a worker lcore of eal.
+func worker(eal *pmd.EAL) pmd.Lcore {
 	var w pmd.Lcore
 	for _, l := range eal.Lcores() {
 		if !l.Main {
 			w = l
 		}
 	}
+	return w
+}
+
+func TestWorkerRunsAsItsLcoreOnItsCPU(t *testing.T) {
+	eal := pmdtest.Need(t)
+	w := worker(eal)
 	var got uint
 	var set unix.CPUSet
 	if err := eal.Launch(w.ID, func(lc uint) error {
@@ -78,12 +84,7 @@ func TestWorkerRunsAsItsLcoreOnItsCPU(t *testing.T) {
 // worker on its CPU.
 func TestWorkerClonesNoThreads(t *testing.T) {
 	eal := pmdtest.Need(t)
-	var w pmd.Lcore
-	for _, l := range eal.Lcores() {
-		if !l.Main {
-			w = l
-		}
-	}
+	w := worker(eal)
 	const holders = 8
 	release := make(chan struct{})
 	var workerTID int

@@ -656,58 +656,44 @@ func TestGROCorruptSegment(t *testing.T) {
 }
 
 // TestGROStoreRefuses: when the Store cannot chain more, the packet leaves
-// and the segment starts the next.
+// and the segment starts the next. A padded segment is trimmed of its
+// padding before the refusal and held so: merging the next one into it
+// must not trim it again.
 func TestGROStoreRefuses(t *testing.T) {
-	st := &pkt.SliceStore{Limit: 14 + 40 + 2500}
-	g, _ := NewGRO(st, DefaultGROConfig())
-	var in []Input
-	var bs []*built
-	for _, s := range train(sp{n: 1000, seq: 1, ack: 1}, 4) {
-		b := build(t, s)
-		bs = append(bs, b)
-		in = append(in, Input{Pkt: st.Put(append([]byte(nil), b.frame...)), L4Csum: checksum.Good})
-	}
-	v, out := make([]Verdict, 4), make([]Output, 8)
-	n := g.Receive(0, in, v, out)
-	n += g.FlushAll(out[n:])
-	if verdicts(v) != "HMHM" || n != 2 || out[0].Flush != FlushSize || out[0].Segs != 2 {
-		t.Fatalf("%s %v", verdicts(v), out[:n])
-	}
-	for k, o := range out[:n] {
-		if want := refMerge(bs[2*k : 2*k+2]); !bytes.Equal(st.Bytes(o.Pkt), want) {
-			t.Fatalf("output %d differs", k)
-		}
-		st.Free(o.Pkt)
-	}
-	if st.Live() != 0 {
-		t.Fatal("leak")
-	}
-}
-
-// TestGROStoreRefusesPadded: a padded segment the Store refuses to chain
-// is trimmed of its padding before the refusal and held so; merging the
-// next one into it must not trim it again.
-func TestGROStoreRefusesPadded(t *testing.T) {
-	st := &pkt.SliceStore{Limit: 14 + 40 + 2}
-	g, _ := NewGRO(st, DefaultGROConfig())
-	var in []Input
-	var bs []*built
-	for _, s := range train(sp{n: 1, seq: 1, ack: 1, pad: 5}, 4) {
-		b := build(t, s)
-		bs = append(bs, b)
-		in = append(in, Input{Pkt: st.Put(append([]byte(nil), b.frame...)), L4Csum: checksum.Good})
-	}
-	v, out := make([]Verdict, 4), make([]Output, 8)
-	n := g.Receive(0, in, v, out)
-	n += g.FlushAll(out[n:])
-	if verdicts(v) != "HMHM" || n != 2 || out[0].Flush != FlushSize {
-		t.Fatalf("%s %v", verdicts(v), out[:n])
-	}
-	for k, o := range out[:n] {
-		if got, want := st.Bytes(o.Pkt), refMerge(bs[2*k:2*k+2]); !bytes.Equal(got, want) {
-			t.Errorf("output %d: %x, want %x", k, got, want)
-		}
-		st.Free(o.Pkt)
+	for _, c := range []struct {
+		name  string
+		seg   sp
+		limit int
+	}{
+		{"full", sp{n: 1000, seq: 1, ack: 1}, 14 + 40 + 2500},
+		{"padded", sp{n: 1, seq: 1, ack: 1, pad: 5}, 14 + 40 + 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := &pkt.SliceStore{Limit: c.limit}
+			g, _ := NewGRO(st, DefaultGROConfig())
+			var in []Input
+			var bs []*built
+			for _, s := range train(c.seg, 4) {
+				b := build(t, s)
+				bs = append(bs, b)
+				in = append(in, Input{Pkt: st.Put(append([]byte(nil), b.frame...)), L4Csum: checksum.Good})
+			}
+			v, out := make([]Verdict, 4), make([]Output, 8)
+			n := g.Receive(0, in, v, out)
+			n += g.FlushAll(out[n:])
+			if verdicts(v) != "HMHM" || n != 2 || out[0].Flush != FlushSize || out[0].Segs != 2 {
+				t.Fatalf("%s %v", verdicts(v), out[:n])
+			}
+			for k, o := range out[:n] {
+				if got, want := st.Bytes(o.Pkt), refMerge(bs[2*k:2*k+2]); !bytes.Equal(got, want) {
+					t.Errorf("output %d: %x, want %x", k, got, want)
+				}
+				st.Free(o.Pkt)
+			}
+			if st.Live() != 0 {
+				t.Error("leak")
+			}
+		})
 	}
 }
 
