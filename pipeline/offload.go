@@ -509,7 +509,7 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 			} else {
 				// GRO merges only verified segments: verify what RX
 				// did not. The Layout goes to GRO with the packet.
-				o.in[n] = assembly.Input{Pkt: pmd.Handle(m), IPCsum: ip}
+				o.in[n] = assembly.Input{Pkt: pmd.Handle(m), IPCsum: ip, Parsed: true}
 				st = s.verifyOne(m, false, true, &o.in[n].Layout)
 				o.in[n].L4Csum = st
 				n++

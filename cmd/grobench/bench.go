@@ -206,7 +206,7 @@ func (b *bench) run(secs float64, maxBursts uint64) (result, error) {
 			m.SetFrame(len(f))
 			r.inBytes += uint64(len(f))
 			in := &b.in[i]
-			in.Pkt, in.L4Csum, in.IPCsum = pmd.Handle(m), trust, trust
+			in.Pkt, in.L4Csum, in.IPCsum, in.Parsed = pmd.Handle(m), trust, trust, true
 			data := m.Data()
 			l := &in.Layout
 			if header.ParseHeadInto(data, len(data), l) != header.OK {

@@ -56,6 +56,10 @@ type Input struct {
 	// itself; one given is checked against the packet before it is used.
 	// The Reassembler always reads the headers itself.
 	Layout header.Layout
+	// Parsed says Layout is what header.ParseHeadInto returned for the
+	// packet's first segment and length, unchanged since: GRO then uses
+	// it as its own parse, without checking it against the packet again.
+	Parsed bool
 }
 
 // Output is a packet that leaves an engine.

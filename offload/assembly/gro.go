@@ -395,7 +395,7 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	default:
 		return ReasonNotTCPUDP
 	}
-	if !parsed && !g.fits(s) {
+	if !parsed && !p.Parsed && !g.fits(s) {
 		return ReasonMalformed
 	}
 	if s.l.L3Len+s.l.L4Len > maxGROHeaders {

@@ -75,7 +75,17 @@ func (r *groRunner) burst(now int64, segs []*built, raw []bool) {
 		if raw != nil && raw[k] {
 			st = checksum.Bad
 		}
-		r.in = append(r.in, Input{Pkt: h, L4Csum: st})
+		in := Input{Pkt: h, L4Csum: st}
+		if k%2 == 0 { // every other input with the caller's own parse
+			var sg [1][]byte
+			if segs := r.store.Segs(h, sg[:0]); len(segs) > 0 &&
+				header.ParseHeadInto(segs[0], r.store.Len(h), &in.Layout) == header.OK {
+				in.Parsed = true
+			} else {
+				in.Layout = header.Layout{}
+			}
+		}
+		r.in = append(r.in, in)
 		r.ins = append(r.ins, b)
 		r.raw = append(r.raw, raw != nil && raw[k])
 		r.covered = append(r.covered, false)
