@@ -394,6 +394,15 @@ func (s *Stream) verifyOne(m *pmd.Mbuf, ip, l4 bool, l *header.Layout) checksum.
 	return st
 }
 
+// trusted is a checksum status taken on trust: Good unless RX found it
+// bad.
+func trusted(st checksum.Status) checksum.Status {
+	if st == checksum.Unknown {
+		return checksum.Good
+	}
+	return st
+}
+
 // l4Status is what the RX flags say of a packet's L4 checksum.
 func l4Status(m *pmd.Mbuf) checksum.Status {
 	switch m.OlFlags() & offload.OlRxL4CksumMask {
@@ -492,6 +501,10 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 	o := s.off
 	dst := o.pkts
 	n, bypass := 0, 0
+	// GRO takes what RX did not verify on trust (--gro-no-verify, as
+	// librte_gro), or verifies it first.
+	trust := gro && o.cfg.GROTrustRx
+	verify := gro && !o.cfg.GROTrustRx
 	for _, m := range pkts {
 		if o.hasRequest(m) {
 			dst[bypass] = m // bypass <= index of m when pkts is dst: safe in place
@@ -500,21 +513,15 @@ func (s *Stream) runAssembly(pkts []*pmd.Mbuf, now int64, gro bool) []*pmd.Mbuf 
 		}
 		// GRO need not check again an IPv4 header checksum RX found good.
 		st, ip := l4Status(m), rxStatus(m.OlFlags()&offload.OlRxIPCksumMask, offload.OlRxIPCksumGood, offload.OlRxIPCksumBad)
-		if gro && o.cfg.GROTrustRx && ip == checksum.Unknown {
-			ip = checksum.Good
-		}
-		if gro && st == checksum.Unknown {
-			if o.cfg.GROTrustRx {
-				st = checksum.Good
-			} else {
-				// GRO merges only verified segments: verify what RX
-				// did not. The Layout goes to GRO with the packet.
-				o.in[n] = assembly.Input{Pkt: pmd.Handle(m), IPCsum: ip, Parsed: true}
-				st = s.verifyOne(m, false, true, &o.in[n].Layout)
-				o.in[n].L4Csum = st
-				n++
-				continue
-			}
+		if trust {
+			st, ip = trusted(st), trusted(ip)
+		} else if verify && st == checksum.Unknown {
+			// The Layout goes to GRO with the packet.
+			o.in[n] = assembly.Input{Pkt: pmd.Handle(m), IPCsum: ip, Parsed: true}
+			st = s.verifyOne(m, false, true, &o.in[n].Layout)
+			o.in[n].L4Csum = st
+			n++
+			continue
 		}
 		o.in[n] = assembly.Input{Pkt: pmd.Handle(m), L4Csum: st, IPCsum: ip}
 		n++
