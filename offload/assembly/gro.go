@@ -370,9 +370,11 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	// the caller's stores that wrote it stalls on store forwarding.
 	s.b, s.l = segs[0], &p.Layout
 	s.len = g.store.Len(p.Pkt)
-	parsed := s.l.L3 == header.L3None
-	if parsed {
-		s.l = &g.parsed
+	// checked: the Layout is a parse of this packet, the caller's
+	// (Input.Parsed) or the engine's own, so fits need not check it.
+	checked := p.Parsed
+	if s.l.L3 == header.L3None {
+		s.l, checked = &g.parsed, true
 		if header.ParseHeadInto(s.b, s.len, s.l) != header.OK {
 			return ReasonMalformed
 		}
@@ -395,7 +397,7 @@ func (g *GRO) classify(p *Input, s *segment) Reason {
 	default:
 		return ReasonNotTCPUDP
 	}
-	if !parsed && !p.Parsed && !g.fits(s) {
+	if !checked && !g.fits(s) {
 		return ReasonMalformed
 	}
 	if s.l.L3Len+s.l.L4Len > maxGROHeaders {
